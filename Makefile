@@ -1,0 +1,105 @@
+# Vitrine - every entry point. `make help` lists them.
+#
+#   make            the ISO (build/vitrine.iso)
+#   make run        boot the demo in Bochs; the trace is printed and saved
+#   make check      every test: host units, sanitizers, toolkit, scenarios
+#
+# Packages come from Debian through `make deps` (run once, automatically).
+
+SHELL      := /bin/bash
+BUILD      := build
+CMDLINE    ?=
+T          ?=
+
+KERNEL_CC  := gcc
+HOST_CC    := gcc
+NASM       := nasm
+PYTHON     := python3
+
+INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot
+WARNINGS   := -Wall -Wextra -Werror
+KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) $(INCLUDES) \
+	-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pic \
+	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -mno-sse -mno-mmx
+KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -Wl,--build-id=none \
+	-T src/boot/linker.ld
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) $(INCLUDES) -iquote tests/host
+
+# Sources. src/lib and src/mm are portable (kernel and host) except the few
+# kernel-only files below; src/boot and tests/kernel are kernel-only.
+KERNEL_ONLY_LIB := src/lib/string.c
+KERNEL_C   := $(wildcard src/boot/*.c src/lib/*.c src/mm/*.c tests/kernel/*.c)
+KERNEL_ASM := $(wildcard src/boot/*.asm)
+PORTABLE_C := $(filter-out $(KERNEL_ONLY_LIB),$(wildcard src/lib/*.c src/mm/*.c))
+HOST_TEST_C := $(wildcard tests/host/*.c)
+
+KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
+HEADERS    := $(wildcard src/*/*.h tests/host/*.h)
+
+.PHONY: all iso kernel run run-qemu debug check deps clean help host-tests
+all: iso
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+# --- packages -------------------------------------------------------------
+DEBIAN_PACKAGES := nasm bochs bochsbios vgabios bochs-term grub-pc-bin \
+	grub-common xorriso mtools qemu-system-x86 graphviz libcriterion-dev \
+	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3
+deps: $(BUILD)/.deps
+$(BUILD)/.deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+# --- kernel ---------------------------------------------------------------
+kernel: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
+
+$(BUILD)/kernel/%.o: %.c $(HEADERS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel/%.o: %.asm | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 -g -F dwarf $< -o $@
+
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) src/boot/linker.ld
+	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) -o $@ -lgcc
+
+# Symbols for the Bochs debugger's `ldsym global`: "ADDRESS NAME" lines.
+$(BUILD)/kernel.sym: $(BUILD)/kernel.elf
+	nm $< | awk 'NF == 3 && $$2 ~ /[tTdDbBrR]/ { print $$1, $$3 }' > $@
+
+iso: $(BUILD)/vitrine.iso
+$(BUILD)/vitrine.iso: $(BUILD)/kernel.elf grub/grub.cfg tests/vm
+	$(PYTHON) tests/vm iso --cmdline "$(CMDLINE)" -o $@
+
+# --- running --------------------------------------------------------------
+run: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
+	$(PYTHON) tests/vm run --cmdline "$(CMDLINE)" --out $(BUILD)/run --print
+
+run-qemu: $(BUILD)/kernel.elf
+	$(PYTHON) tests/vm run --emulator qemu --cmdline "$(CMDLINE)" --out $(BUILD)/run-qemu --print
+
+debug: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
+	$(PYTHON) tests/vm debug --cmdline "$(CMDLINE)" --out $(BUILD)/debug \
+		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT))
+
+# --- tests ----------------------------------------------------------------
+host-tests: $(BUILD)/host/tests
+$(BUILD)/host/tests: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
+
+check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests
+	$(PYTHON) tests/check $(if $(T),--only $(T))
+
+clean:
+	rm -rf $(BUILD)

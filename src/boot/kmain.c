@@ -1,0 +1,65 @@
+/*
+ * kmain.c - the kernel's C entry: from boot.asm to the end record.
+ *
+ * Order matters and is the order of the trace: read the command line (it
+ * chooses the trace categories), start the trace, install the GDT and IDT (so
+ * every later fault is reported, not a triple fault), bring up memory
+ * management, run the scenario the command line names, and shut down.
+ */
+#include <stdint.h>
+
+#include "arch.h"
+#include "cmdline.h"
+#include "gdt.h"
+#include "idt.h"
+#include "multiboot2.h"
+#include "platform.h"
+#include "scenario.h"
+#include "trace.h"
+
+extern const struct trace_sink e9_sink;
+
+/* The command line, copied out of the boot information, one byte more than
+ * the parser accepts so that an over-long line is reported, not cut. */
+static char cmdline[CMDLINE_MAX + 2];
+
+static void copy_cmdline(const struct mb2_info *mbi)
+{
+	const struct mb2_tag_cmdline *tag = (const void *)mb2_next_tag(
+		mbi, NULL, MB2_TAG_CMDLINE);
+	if (!tag)
+		return;
+	size_t max = tag->tag.size - sizeof tag->tag;
+	for (size_t i = 0; i < max && i < sizeof cmdline - 1 && tag->string[i];
+	     i++)
+		cmdline[i] = tag->string[i];
+}
+
+__attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
+{
+	const struct mb2_info *mbi = arch_phys_to_virt(mbi_pa);
+	copy_cmdline(mbi);
+
+	struct boot_config cfg;
+	struct cmdline_error err;
+	status_t parsed = cmdline_parse(cmdline, &cfg, &err);
+	trace_start(&e9_sink, cmdline, cfg.trace_mask, cfg.break_at);
+	trace_event(TRACE_BOOT, "start", "magic=%#x mbi=%#x", magic, mbi_pa);
+
+	gdt_init();
+	idt_init();
+	trace_event(TRACE_BOOT, "stage", "name=cpu");
+	if (parsed != STATUS_OK) {
+		trace_error(parsed, "cmdline_parse", "word=\"%s\" reason=\"%s\"",
+			    err.word, err.reason);
+		platform_stop("reject");
+	}
+
+	const struct scenario *s = scenario_find(cfg.run);
+	if (!s) {
+		trace_error(STATUS_NOT_FOUND, "scenario_find", "run=%s", cfg.run);
+		platform_stop("reject");
+	}
+	unsigned failures = scenario_run(s);
+	platform_stop(failures ? "fail" : "ok");
+}

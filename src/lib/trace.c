@@ -1,0 +1,222 @@
+/*
+ * trace.c - the trace emitter (format in docs/trace-format.md).
+ *
+ * Each line is built whole in a buffer, added to the running CRC and handed
+ * to the sink in one call: the kernel's sink sends it with a single
+ * `rep outsb`, so a line is never interleaved with anything else.
+ */
+#include "trace.h"
+
+#include "format.h"
+
+static const char *const category_names[] = {
+#define TRACE_CATEGORY_NAME(sym, name) name,
+	TRACE_CATEGORY_LIST(TRACE_CATEGORY_NAME)
+#undef TRACE_CATEGORY_NAME
+};
+
+static struct {
+	const struct trace_sink *sink;
+	uint32_t mask;
+	uint64_t seq;      /* events written so far */
+	uint64_t break_at; /* event number to stop before, 0: none */
+	uint32_t crc;      /* running CRC-32, pre-inverted */
+	bool finished;
+} trace;
+
+uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (int bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1u));
+	}
+	return ~crc;
+}
+
+/* Ends the line in buf (len bytes so far), then CRCs and sends it. */
+static void emit(char *buf, size_t len)
+{
+	if (!trace.sink || trace.finished)
+		return;
+	if (len > TRACE_LINE_MAX - 1)
+		len = TRACE_LINE_MAX - 1;
+	buf[len++] = '\n';
+	trace.crc = crc32_update(trace.crc, buf, len);
+	trace.sink->write(buf, len);
+}
+
+/* Copies the command line into the header, escaping '"', '\' and controls. */
+static size_t quote(char *buf, size_t cap, const char *text)
+{
+	size_t n = 0;
+	for (; text && *text && n + 5 < cap; text++) {
+		unsigned char c = (unsigned char)*text;
+		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+			n += format(buf + n, cap - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	return n;
+}
+
+void trace_start(const struct trace_sink *sink, const char *cmdline,
+		 uint32_t category_mask, uint64_t break_at)
+{
+	char buf[TRACE_LINE_MAX];
+	trace.sink = sink;
+	trace.mask = category_mask | (1u << TRACE_CPU); /* faults always show */
+	trace.seq = 0;
+	trace.break_at = break_at;
+	trace.crc = 0;
+	trace.finished = false;
+
+	size_t n = format(buf, sizeof buf - 16, "@vitrine v%d cmdline=\"",
+			  TRACE_FORMAT_VERSION);
+	n += quote(buf + n, sizeof buf - 16 - n, cmdline);
+	buf[n++] = '"';
+	emit(buf, n);
+
+	n = format(buf, sizeof buf, "#cats ");
+	for (int c = 0; c < TRACE_CATEGORY_COUNT; c++) {
+		if (trace.mask & (1u << c))
+			n += format(buf + n, sizeof buf - n, "%s,",
+				    category_names[c]);
+	}
+	n += format(buf + n, sizeof buf - n, "err,warn");
+	emit(buf, n);
+}
+
+void trace_meta(const char *fmt, ...)
+{
+	char buf[TRACE_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	size_t n = format(buf, sizeof buf, "#");
+	n += format_v(buf + n, sizeof buf - 1 - n, fmt, ap);
+	va_end(ap);
+	emit(buf, n);
+}
+
+/* Writes "SEQ prefix.event fields" with the next sequence number. */
+static void event_line(const char *prefix, const char *event,
+		       const char *fields, va_list ap)
+{
+	char buf[TRACE_LINE_MAX];
+	if (!trace.sink || trace.finished)
+		return;
+	trace.seq++;
+	if (trace.seq == trace.break_at && trace.sink->breakpoint)
+		trace.sink->breakpoint();
+	size_t n = format(buf, sizeof buf, "%lu %s.%s", trace.seq, prefix,
+			  event);
+	if (fields && fields[0]) {
+		buf[n++] = ' ';
+		n += format_v(buf + n, sizeof buf - 1 - n, fields, ap);
+	}
+	emit(buf, n);
+}
+
+bool trace_enabled(enum trace_category cat)
+{
+	return cat < TRACE_CATEGORY_COUNT && (trace.mask & (1u << cat));
+}
+
+void trace_event(enum trace_category cat, const char *event,
+		 const char *fields, ...)
+{
+	if (!trace_enabled(cat))
+		return;
+	va_list ap;
+	va_start(ap, fields);
+	event_line(category_names[cat], event, fields, ap);
+	va_end(ap);
+}
+
+status_t trace_error(status_t st, const char *fn, const char *fields, ...)
+{
+	char with_fn[TRACE_LINE_MAX];
+	format(with_fn, sizeof with_fn, "fn=%s%s%s", fn,
+	       fields && fields[0] ? " " : "", fields ? fields : "");
+	va_list ap;
+	va_start(ap, fields);
+	event_line("err", status_name(st), with_fn, ap);
+	va_end(ap);
+	return st;
+}
+
+void trace_warn(const char *what, const char *fields, ...)
+{
+	va_list ap;
+	va_start(ap, fields);
+	event_line("warn", what, fields, ap);
+	va_end(ap);
+}
+
+void trace_finish(const char *status)
+{
+	char buf[TRACE_LINE_MAX];
+	if (!trace.sink || trace.finished)
+		return;
+	size_t n = format(buf, sizeof buf, "@end count=%lu crc=%#08x status=%s",
+			  trace.seq, trace.crc, status);
+	buf[n++] = '\n';
+	trace.sink->write(buf, n);
+	trace.finished = true;
+}
+
+uint64_t trace_event_count(void)
+{
+	return trace.seq;
+}
+
+const char *trace_category_name(enum trace_category cat)
+{
+	return cat < TRACE_CATEGORY_COUNT ? category_names[cat] : "?";
+}
+
+/* True if the len bytes at s are exactly the NUL-terminated word. */
+static bool word_is(const char *s, size_t len, const char *word)
+{
+	size_t i = 0;
+	for (; i < len && word[i] && s[i] == word[i]; i++)
+		;
+	return i == len && word[i] == '\0';
+}
+
+bool trace_parse_categories(const char *list, size_t len, uint32_t *mask,
+			    const char **bad)
+{
+	uint32_t result = 0;
+	size_t start = 0;
+	while (start <= len) {
+		size_t end = start;
+		while (end < len && list[end] != ',')
+			end++;
+		const char *word = list + start;
+		size_t wlen = end - start;
+		bool known = false;
+		if (word_is(word, wlen, "all")) {
+			result |= TRACE_ALL_CATEGORIES;
+			known = true;
+		} else if (word_is(word, wlen, "none")) {
+			known = true;
+		}
+		for (int c = 0; !known && c < TRACE_CATEGORY_COUNT; c++) {
+			if (word_is(word, wlen, category_names[c])) {
+				result |= 1u << c;
+				known = true;
+			}
+		}
+		if (!known) {
+			if (bad)
+				*bad = word;
+			return false;
+		}
+		start = end + 1;
+	}
+	*mask = result;
+	return true;
+}

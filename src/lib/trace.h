@@ -1,0 +1,104 @@
+/*
+ * trace.h - the trace emitter: the only way anything becomes a trace line.
+ *
+ * A trace is text, one line per event (docs/trace-format.md):
+ *
+ *   @vitrine v1 cmdline="run=demo"          header: format version, boot config
+ *   #cats boot,mmap,pmm,...                 metadata: enabled categories
+ *   1 boot.start magic=0x36d76289 ...       SEQ CAT.EVENT key=value ...
+ *   @end count=1 crc=0x1c291ca3 status=ok   end record: events, CRC-32, status
+ *
+ * The CRC-32 (IEEE, as zlib.crc32) covers every byte before the end record,
+ * header and metadata included, so a truncated or edited trace is detected.
+ * The sink is the only platform-specific part: port 0xE9 in the kernel, a
+ * memory buffer in the host tests, so both see byte-identical lines.
+ */
+#ifndef VITRINE_TRACE_H
+#define VITRINE_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+/* Trace categories. The name is the part of the event name before the dot. */
+#define TRACE_CATEGORY_LIST(X)                                         \
+	X(BOOT, "boot")     /* boot stages, command line, configuration */ \
+	X(CPU, "cpu")       /* exceptions, faults, probes */              \
+	X(MMAP, "mmap")     /* memory map entries and decisions */        \
+	X(PMM, "pmm")       /* physical bitmap changes and allocations */ \
+	X(PTP, "ptp")       /* page table pool: create, page alloc/free */ \
+	X(PT, "pt")         /* page tables created and freed */           \
+	X(VM, "vm")         /* map, unmap, protect */                     \
+	X(TLB, "tlb")       /* invlpg, full flushes, CR3 loads */         \
+	X(AS, "as")         /* address spaces */                          \
+	X(KALLOC, "kalloc") /* VA ranges, contiguous pages, kvmalloc */    \
+	X(HEAP, "heap")     /* kmalloc heap */                            \
+	X(STAT, "stat")     /* statistics snapshots */                    \
+	X(TEST, "test")     /* scenario begin/end, checks */
+
+enum trace_category {
+#define TRACE_CATEGORY_ENUM(sym, name) TRACE_##sym,
+	TRACE_CATEGORY_LIST(TRACE_CATEGORY_ENUM)
+#undef TRACE_CATEGORY_ENUM
+	TRACE_CATEGORY_COUNT
+};
+
+#define TRACE_ALL_CATEGORIES ((1u << TRACE_CATEGORY_COUNT) - 1)
+#define TRACE_FORMAT_VERSION 1
+#define TRACE_LINE_MAX 256 /* bytes, the newline included */
+
+/* Where finished lines go. write() gets one whole line, newline included. */
+struct trace_sink {
+	void (*write)(const char *line, size_t len);
+	void (*breakpoint)(void); /* called before event break_at; may be NULL */
+};
+
+/*
+ * Starts a trace: resets the sequence and CRC, writes the header and the
+ * metadata lines. category_mask has bit (1 << TRACE_x) set for each enabled
+ * category; break_at is the event number to stop before (0: never).
+ */
+void trace_start(const struct trace_sink *sink, const char *cmdline,
+		 uint32_t category_mask, uint64_t break_at);
+
+/* Writes a metadata line "#<text>" (not an event: no sequence number). */
+void trace_meta(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Writes "SEQ <category>.<event> <fields>" if the category is enabled.
+ * fields is a format (format.h) producing "key=value key=value".
+ */
+void trace_event(enum trace_category cat, const char *event,
+		 const char *fields, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Writes "SEQ err.<status name> fn=<fn> <fields>" (always enabled) and
+ * returns st, so a failing path reads: return trace_error(st, __func__, ...).
+ */
+status_t trace_error(status_t st, const char *fn, const char *fields, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Writes "SEQ warn.<what> <fields>" (always enabled). */
+void trace_warn(const char *what, const char *fields, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Writes the end record "@end count=N crc=0x........ status=<status>". */
+void trace_finish(const char *status);
+
+bool trace_enabled(enum trace_category cat);
+uint64_t trace_event_count(void);       /* events written so far */
+const char *trace_category_name(enum trace_category cat);
+
+/*
+ * Parses a category list "pmm,vm" or "all" into a mask. Returns false and
+ * leaves *mask unchanged if a name is unknown; *bad then points at it.
+ */
+bool trace_parse_categories(const char *list, size_t len, uint32_t *mask,
+			    const char **bad);
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib.crc32) continued over len bytes. */
+uint32_t crc32_update(uint32_t crc, const void *data, size_t len);
+
+#endif

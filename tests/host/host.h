@@ -1,0 +1,49 @@
+/*
+ * host.h - what the host tests add around src/lib and src/mm: a simulated
+ * physical memory behind arch.h, a trace sink into a buffer, and helpers to
+ * look at the lines written.
+ */
+#ifndef VITRINE_HOST_H
+#define VITRINE_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+
+/*
+ * Simulated physical memory: `bytes` bytes (a multiple of 4 KiB), physical
+ * addresses 0 .. bytes-1, zero-filled. arch_phys_to_virt(pa) points into it
+ * and aborts the test for a pa outside it. Calling it again replaces it.
+ */
+void host_memory_init(uint64_t bytes);
+uint64_t host_memory_size(void);
+
+/* What the simulated CPU was told: CR3 loads, invlpg calls, full flushes. */
+struct host_cpu_log {
+	paddr_t cr3;
+	uint64_t cr3_loads;
+	uint64_t invlpg_count;
+	vaddr_t last_invlpg;
+	uint64_t full_flushes;
+};
+extern struct host_cpu_log host_cpu;
+
+/* Starts a trace into a fresh buffer with every category enabled. */
+void host_trace_start(void);
+/* Starts a trace into a fresh buffer with the given categories. */
+void host_trace_start_mask(uint32_t mask);
+/* Stops writing trace lines (for speed in long property tests). */
+void host_trace_off(void);
+
+/* The whole trace written so far (NUL-terminated). */
+const char *host_trace_text(void);
+/* Number of lines written so far that contain `needle`. */
+size_t host_trace_count(const char *needle);
+/* The last line written that contains `needle`, or NULL (static buffer). */
+const char *host_trace_last(const char *needle);
+/* Forgets what was written so far (the trace goes on). */
+void host_trace_clear(void);
+
+#endif

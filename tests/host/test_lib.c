@@ -1,0 +1,206 @@
+/* test_lib.c - src/lib: formatting, the trace emitter, the command line. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "cmdline.h"
+#include "format.h"
+#include "host.h"
+#include "trace.h"
+
+Test(format, writes_hex_with_prefix_even_for_zero)
+{
+	char buf[64];
+	format(buf, sizeof buf, "%#lx %#x %x", 0ul, 0x1000u, 255u);
+	cr_assert_str_eq(buf, "0x0 0x1000 ff");
+}
+
+Test(format, pads_and_signs_decimals)
+{
+	char buf[64];
+	format(buf, sizeof buf, "%d %ld %05u %#08x", -42, -9000000000l, 7u,
+	       0xabcu);
+	cr_assert_str_eq(buf, "-42 -9000000000 00007 0x00000abc");
+}
+
+Test(format, cuts_at_capacity_and_terminates)
+{
+	char buf[8];
+	size_t n = format(buf, sizeof buf, "%s", "abcdefghijkl");
+	cr_assert_eq(n, 7);
+	cr_assert_str_eq(buf, "abcdefg");
+}
+
+Test(format, shows_unknown_conversions_verbatim)
+{
+	char buf[16];
+	const char *fmt = "a%qb%"; /* not a literal: gcc would reject it */
+	format(buf, sizeof buf, fmt);
+	cr_assert_str_eq(buf, "a%qb%");
+}
+
+Test(trace, header_metadata_and_numbered_events)
+{
+	host_trace_start_mask((1u << TRACE_PMM) | (1u << TRACE_VM));
+	trace_event(TRACE_PMM, "set", "pa=%#lx n=%lu", 0x1000ul, 2ul);
+	trace_event(TRACE_HEAP, "alloc", "size=%u", 8u); /* disabled */
+	trace_event(TRACE_VM, "map", "va=%#lx", 0x2000ul);
+	cr_assert_str_eq(host_trace_text(),
+			 "@vitrine v1 cmdline=\"host\"\n"
+			 "#cats cpu,pmm,vm,err,warn\n"
+			 "1 pmm.set pa=0x1000 n=2\n"
+			 "2 vm.map va=0x2000\n");
+}
+
+Test(trace, crc32_is_the_ieee_check_value)
+{
+	/* The standard check value of CRC-32/ISO-HDLC, as zlib.crc32 gives. */
+	cr_assert_eq(crc32_update(0, "123456789", 9), 0xcbf43926u);
+	/* Continuing a CRC over two pieces equals one pass over both. */
+	cr_assert_eq(crc32_update(crc32_update(0, "1234", 4), "56789", 5),
+		     0xcbf43926u);
+}
+
+Test(trace, end_record_counts_events_and_crcs_the_text)
+{
+	host_trace_start();
+	trace_event(TRACE_BOOT, "stage", "name=x");
+	trace_error(STATUS_DOUBLE_FREE, "pmm_free_page", "pa=%#lx", 0x5000ul);
+	char body[4096];
+	strcpy(body, host_trace_text());
+	trace_finish("ok");
+	unsigned long crc = crc32_update(0, body, strlen(body));
+	char want[128];
+	snprintf(want, sizeof want, "@end count=2 crc=0x%08lx status=ok\n", crc);
+	cr_assert(strstr(host_trace_text(), want), "%s", host_trace_text());
+	cr_assert(strstr(body, "2 err.double_free fn=pmm_free_page pa=0x5000\n"));
+}
+
+Test(trace, nothing_is_written_after_the_end_record)
+{
+	host_trace_start();
+	trace_finish("ok");
+	trace_event(TRACE_BOOT, "stage", "name=late");
+	cr_assert_null(strstr(host_trace_text(), "late"));
+	cr_assert_eq(trace_event_count(), 0);
+}
+
+static int breakpoints;
+static void count_break(void)
+{
+	breakpoints++;
+}
+static char last_line[300];
+static void keep_line(const char *line, size_t len)
+{
+	memcpy(last_line, line, len);
+	last_line[len] = '\0';
+}
+
+Test(trace, breakpoint_runs_just_before_event_n)
+{
+	static const struct trace_sink sink = { keep_line, count_break };
+	trace_start(&sink, "a\"b\\c\n", TRACE_ALL_CATEGORIES, 3);
+	trace_event(TRACE_BOOT, "one", NULL);
+	trace_event(TRACE_BOOT, "two", NULL);
+	cr_assert_eq(breakpoints, 0);
+	trace_event(TRACE_BOOT, "three", NULL);
+	cr_assert_eq(breakpoints, 1);
+	cr_assert_str_eq(last_line, "3 boot.three\n");
+	trace_event(TRACE_BOOT, "four", NULL);
+	cr_assert_eq(breakpoints, 1);
+}
+
+static char all_lines[4096];
+static void keep_all(const char *line, size_t len)
+{
+	strncat(all_lines, line, len);
+}
+
+Test(trace, header_quotes_special_bytes)
+{
+	static const struct trace_sink sink = { keep_all, NULL };
+	all_lines[0] = '\0';
+	trace_start(&sink, "a\"b\\c\n\x7f", 0, 0);
+	cr_assert(strstr(all_lines,
+			 "@vitrine v1 cmdline=\"a\\x22b\\x5cc\\x0a\\x7f\"\n"),
+		  "%s", all_lines);
+}
+
+Test(trace, parses_category_lists)
+{
+	uint32_t mask = 0;
+	const char *bad = NULL;
+	cr_assert(trace_parse_categories("pmm,vm", 6, &mask, &bad));
+	cr_assert_eq(mask, (1u << TRACE_PMM) | (1u << TRACE_VM));
+	cr_assert(trace_parse_categories("all", 3, &mask, &bad));
+	cr_assert_eq(mask, TRACE_ALL_CATEGORIES);
+	cr_assert_not(trace_parse_categories("pmm,bogus", 9, &mask, &bad));
+	cr_assert_eq(mask, TRACE_ALL_CATEGORIES, "mask changed on error");
+	cr_assert_str_eq(bad, "bogus");
+	cr_assert_not(trace_parse_categories("pmm,", 4, &mask, &bad));
+}
+
+Test(cmdline, empty_line_gives_defaults)
+{
+	struct boot_config cfg;
+	struct cmdline_error err;
+	cr_assert_eq(cmdline_parse(NULL, &cfg, &err), STATUS_OK);
+	cr_assert_str_eq(cfg.run, "demo");
+	cr_assert_eq(cfg.trace_mask, TRACE_ALL_CATEGORIES);
+	cr_assert_eq(cfg.break_at, 0);
+	cr_assert_eq(cfg.pool_pages, CMDLINE_DEFAULT_POOL);
+	cr_assert_null(cfg.mmap_spec);
+}
+
+Test(cmdline, reads_every_key)
+{
+	struct boot_config cfg;
+	struct cmdline_error err;
+	const char *line = "  run=pmm_tour trace=pmm,vm break=0x10 pool=64 "
+			   "mmap=0:9fc00:1 ";
+	cr_assert_eq(cmdline_parse(line, &cfg, &err), STATUS_OK);
+	cr_assert_str_eq(cfg.run, "pmm_tour");
+	cr_assert_eq(cfg.trace_mask, (1u << TRACE_PMM) | (1u << TRACE_VM));
+	cr_assert_eq(cfg.break_at, 16);
+	cr_assert_eq(cfg.pool_pages, 64);
+	cr_assert_eq(cfg.mmap_spec_len, 9);
+	cr_assert_eq(strncmp(cfg.mmap_spec, "0:9fc00:1", 9), 0);
+}
+
+static void expect_bad(const char *line, const char *word, const char *reason)
+{
+	struct boot_config cfg;
+	struct cmdline_error err;
+	cr_assert_eq(cmdline_parse(line, &cfg, &err), STATUS_BAD_CMDLINE,
+		     "accepted \"%s\"", line);
+	cr_assert_str_eq(err.word, word);
+	cr_assert_str_eq(err.reason, reason);
+}
+
+Test(cmdline, reports_the_bad_word_and_why)
+{
+	expect_bad("bogus=1", "bogus=1", "unknown key");
+	expect_bad("run=demo novalue", "novalue", "not key=value");
+	expect_bad("=x", "=x", "not key=value");
+	expect_bad("break=0", "break=0", "bad event number (1 or more)");
+	expect_bad("break=12x", "break=12x", "bad event number (1 or more)");
+	expect_bad("break=99999999999999999999", "break=99999999999999999999",
+		   "bad event number (1 or more)");
+	expect_bad("pool=4", "pool=4", "bad pool size (8 to 65536 pages)");
+	expect_bad("trace=pmm,nope", "trace=pmm,nope", "unknown trace category");
+	expect_bad("run=Demo", "run=Demo", "bad name (a-z 0-9 _ -, at most 47)");
+	expect_bad("mmap=", "mmap=", "empty memory map");
+}
+
+Test(cmdline, rejects_an_over_long_line)
+{
+	char line[CMDLINE_MAX + 20];
+	memset(line, ' ', sizeof line);
+	memcpy(line + CMDLINE_MAX + 5, "run=x", 5);
+	line[sizeof line - 1] = '\0';
+	struct boot_config cfg;
+	struct cmdline_error err;
+	cr_assert_eq(cmdline_parse(line, &cfg, &err), STATUS_BAD_CMDLINE);
+	cr_assert_str_eq(err.reason, "command line longer than 1024 bytes");
+}
