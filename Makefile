@@ -37,7 +37,7 @@ HOST_TEST_C := $(wildcard tests/host/*.c)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h)
 
-.PHONY: all iso kernel run run-qemu debug check deps clean help host-tests
+.PHONY: all iso kernel run run-qemu debug check deps clean help host-tests bench fuzz fuzz-build
 all: iso
 
 help:
@@ -103,3 +103,70 @@ check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests
 
 clean:
 	rm -rf $(BUILD)
+
+# --- benchmarks (bench/, docs/performance.md) -------------------------------
+# `make bench` measures host operations (ns and callgrind instructions),
+# Bochs boot ticks and trace/vtrace speed; writes build/bench/results.json.
+# `make bench BENCH_QUICK=1` is the tiny configuration `make check` runs.
+BENCH_QUICK ?=
+BENCH_OUT   ?= $(BUILD)/bench
+# A cases file is compiled once the sources it measures exist.
+BENCH_CASES := bench/cases_trace.c \
+	$(if $(wildcard src/mm/pmm.c),bench/cases_pmm.c) \
+	$(if $(wildcard src/mm/paging.c),bench/cases_vm.c) \
+	$(if $(wildcard src/mm/heap.c),bench/cases_heap.c)
+BENCH_C := bench/host_bench.c $(BENCH_CASES) tests/host/arch_host.c tests/host/trace_host.c
+# -O2 like the kernel: the figures are about the code the kernel runs.
+BENCH_CFLAGS := $(subst -O1,-O2,$(HOST_CFLAGS)) -iquote bench
+
+$(BUILD)/bench/host_bench: $(PORTABLE_C) $(BENCH_C) $(HEADERS) bench/bench.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(BENCH_CFLAGS) $(PORTABLE_C) $(BENCH_C) -o $@
+
+bench: $(BUILD)/bench/host_bench $(BUILD)/kernel.elf $(BUILD)/kernel.sym
+	$(PYTHON) bench/run $(if $(BENCH_QUICK),--quick) --out $(BENCH_OUT)
+
+# --- sanitizers and fuzzing (tests/fuzz/, docs/robustness.md) ---------------
+# build/host/tests-asan: every host test again under AddressSanitizer and
+# UndefinedBehaviorSanitizer; any report aborts the test (`make check` suite
+# "asan"). `make fuzz [FUZZ_TIME=600]` runs each libFuzzer target for
+# FUZZ_TIME seconds on a copy of its corpus (build/fuzz/corpus/<target>);
+# `make check` runs each target for FUZZ_RUNS executions over the committed
+# corpus tests/fuzz/corpus/<target>/ (suite "fuzz").
+FUZZ_CC    := clang-14
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ASAN_CFLAGS := $(HOST_CFLAGS) $(SANITIZE)
+FUZZ_CFLAGS := $(HOST_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_TIME  ?= 60
+FUZZ_RUNS  ?= 2000
+# The simulated machine the fuzz targets run on (linked, never copied).
+FUZZ_HOST_C := tests/host/arch_host.c tests/host/trace_host.c
+# A target is compiled once the sources it drives exist (others write them).
+FUZZ_TARGETS := cmdline \
+	$(if $(wildcard src/mm/mmap.c),mmap) \
+	$(if $(wildcard src/mm/paging.c),mm_diff)
+FUZZ_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(PORTABLE_C) $(FUZZ_HOST_C) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/crashes/$$t; \
+		cp -n tests/fuzz/corpus/$$t/* $(BUILD)/fuzz/corpus/$$t/ 2>/dev/null; \
+		echo "fuzz: $$t for $(FUZZ_TIME) s"; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			$(if $(wildcard tests/fuzz/$$t.dict),-dict=tests/fuzz/$$t.dict) \
+			-artifact_prefix=$(BUILD)/fuzz/crashes/$$t/ \
+			$(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+			2>&1 | tee $(BUILD)/fuzz/$$t.log | grep -E '^#[0-9]+.*(DONE|pulse)|^stat::|ERROR|SUMMARY' ; \
+	done

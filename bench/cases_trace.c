@@ -1,0 +1,31 @@
+/*
+ * cases_trace.c - the emitter itself: what one trace line costs, so the
+ * "trace on" rows of the other cases can be read as (work + lines * this).
+ */
+#include "bench.h"
+#include "trace.h"
+
+#define TRACE_CASE_MEMORY (1ull << 20)
+
+static void trace_init(void)
+{
+	bench_machine(TRACE_CASE_MEMORY);
+}
+
+static void nothing(uint64_t size, uint64_t ops)
+{
+	(void)size;
+	(void)ops;
+}
+
+/* A line shaped like the bitmap's: "SEQ pmm.set pa=0x... n=... why=...". */
+static void emit_pmm_line(uint64_t size, uint64_t i)
+{
+	(void)size;
+	trace_event(TRACE_PMM, "set", "pa=%#lx n=%lu why=%s",
+		    0x100000ul + (i << 12), 1ul, "alloc");
+}
+
+BENCH_CASE(trace_event_pmm_line, .group = "trace", .size = 1, .pages = 0,
+	   .ops = 4096, .init = trace_init, .prepare = nothing,
+	   .op = emit_pmm_line, .cleanup = nothing);
