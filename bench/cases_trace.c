@@ -29,3 +29,18 @@ static void emit_pmm_line(uint64_t size, uint64_t i)
 BENCH_CASE(trace_event_pmm_line, .group = "trace", .size = 1, .pages = 0,
 	   .ops = 4096, .init = trace_init, .prepare = nothing,
 	   .op = emit_pmm_line, .cleanup = nothing);
+
+/*
+ * The harness's own cost: an op that does nothing. Its instructions (the
+ * loop and the indirect call) are included in every other row; subtract
+ * them when a row is small.
+ */
+static void empty_op(uint64_t size, uint64_t i)
+{
+	(void)size;
+	(void)i;
+}
+
+BENCH_CASE(harness_empty_op, .group = "harness", .size = 1, .pages = 0,
+	   .ops = 4096, .init = trace_init, .prepare = nothing, .op = empty_op,
+	   .cleanup = nothing);
