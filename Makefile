@@ -130,7 +130,8 @@ bench: $(BUILD)/bench/host_bench $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 # build/host/tests-asan: every host test again under AddressSanitizer and
 # UndefinedBehaviorSanitizer; any report aborts the test (`make check` suite
 # "asan"). `make fuzz [FUZZ_TIME=600]` runs each libFuzzer target for
-# FUZZ_TIME seconds on a copy of its corpus (build/fuzz/corpus/<target>);
+# FUZZ_TIME seconds from its committed corpus, keeping what it finds in
+# build/fuzz/corpus/<target> and crashes in build/fuzz/crashes/<target>;
 # `make check` runs each target for FUZZ_RUNS executions over the committed
 # corpus tests/fuzz/corpus/<target>/ (suite "fuzz").
 FUZZ_CC    := clang-14
@@ -141,6 +142,7 @@ FUZZ_CFLAGS := $(HOST_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_TIME  ?= 60
 FUZZ_RUNS  ?= 2000
+export FUZZ_RUNS
 # The simulated machine the fuzz targets run on (linked, never copied).
 FUZZ_HOST_C := tests/host/arch_host.c tests/host/trace_host.c
 # A target is compiled once the sources it drives exist (others write them).
@@ -153,20 +155,29 @@ $(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.de
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
 
+# A target links src/lib and src/mm, or only what it names in FUZZ_SRC_<target>.
+FUZZ_SRC_cmdline := $(filter src/lib/%,$(PORTABLE_C))
 $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(PORTABLE_C) $(FUZZ_HOST_C) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(or $(FUZZ_SRC_$*),$(PORTABLE_C)) $(FUZZ_HOST_C) -o $@
+
+# `make check` runs the sanitizer build and short fuzz runs too.
+check: $(BUILD)/host/tests-asan $(FUZZ_BINS)
 
 fuzz-build: $(FUZZ_BINS)
 
+# Each target: new inputs go to build/fuzz/corpus/<target>, crashes to
+# build/fuzz/crashes/<target>/; the figures are in build/fuzz/<target>.log.
 fuzz: $(FUZZ_BINS)
-	@for t in $(FUZZ_TARGETS); do \
+	@failed=; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/crashes/$$t; \
-		cp -n tests/fuzz/corpus/$$t/* $(BUILD)/fuzz/corpus/$$t/ 2>/dev/null; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
 		echo "fuzz: $$t for $(FUZZ_TIME) s"; \
 		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-			$(if $(wildcard tests/fuzz/$$t.dict),-dict=tests/fuzz/$$t.dict) \
-			-artifact_prefix=$(BUILD)/fuzz/crashes/$$t/ \
+			$$dict -artifact_prefix=$(BUILD)/fuzz/crashes/$$t/ \
 			$(BUILD)/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
-			2>&1 | tee $(BUILD)/fuzz/$$t.log | grep -E '^#[0-9]+.*(DONE|pulse)|^stat::|ERROR|SUMMARY' ; \
-	done
+			> $(BUILD)/fuzz/$$t.log 2>&1 || failed="$$failed $$t"; \
+		grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|new_units_added|peak_rss)|^SUMMARY|Test unit written' \
+			$(BUILD)/fuzz/$$t.log | sed "s/^/  $$t: /"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed"; exit 1; fi
