@@ -148,7 +148,7 @@ FUZZ_HOST_C := tests/host/arch_host.c tests/host/trace_host.c
 # A target is compiled once the sources it drives exist (others write them).
 FUZZ_TARGETS := cmdline \
 	$(if $(wildcard src/mm/mmap.c),mmap) \
-	$(if $(wildcard src/mm/paging.c),mm_diff)
+	$(if $(and $(wildcard src/mm/pmm.c),$(wildcard src/mm/paging.c)),mm_diff)
 FUZZ_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 $(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps

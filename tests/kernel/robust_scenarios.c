@@ -1,6 +1,7 @@
 /*
  * robust_scenarios.c - the kernel reports how it died, whatever the death:
- * a failed ASSERT (status=panic), a fault inside the exception handler
+ * a failed ASSERT (status=panic), a kernel stack overflow (cpu.fault ...
+ * why=stack_overflow), a fault inside the exception handler
  * (warn.nested_fault, status=fault). Expectations are in
  * tests/scenarios/robust_*.test; docs/robustness.md explains them.
  */
@@ -71,4 +72,33 @@ SCENARIO(robust_nested_fault, "a fault inside the exception handler is reported"
 			 : "r"(floor + 256)
 			 : "memory");
 	__builtin_unreachable();
+}
+
+/* Recurses with a 512-byte frame until the stack runs out (the limit only
+ * keeps the compiler from calling the recursion infinite). */
+static volatile uint64_t descend_limit = ~0ul;
+
+static uint64_t descend(uint64_t depth)
+{
+	volatile char frame[512];
+	frame[0] = (char)depth;
+	if (depth >= descend_limit)
+		return frame[0];
+	return descend(depth + 1) + frame[0];
+}
+
+/*
+ * A kernel stack overflow: the page under the 16 KiB kernel stack is left
+ * unmapped (docs/paging.md), so running off the stack page-faults there
+ * instead of overwriting .bss. The #PF runs on its own IST stack (RSP is
+ * unusable) and reports cpu.fault ... why=stack_overflow, status=fault. If
+ * the guard page is mapped, recursing would corrupt memory: fail instead.
+ */
+SCENARIO(robust_stack_overflow, "a kernel stack overflow is reported as such")
+{
+	struct probe_result guard = probe_read((uint64_t)kernel_stack_guard);
+	if (!EXPECT(guard.faulted && guard.vector == 14))
+		return;
+	descend(0);
+	EXPECT(!"the recursion returned");
 }
