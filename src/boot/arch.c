@@ -15,6 +15,12 @@ void *arch_phys_to_virt(paddr_t pa)
 	return (void *)(HHDM_BASE + pa);
 }
 
+void *arch_mapped_ptr(vaddr_t va, paddr_t pa)
+{
+	(void)pa;
+	return (void *)va;
+}
+
 paddr_t arch_read_cr3(void)
 {
 	return read_cr3() & 0x000FFFFFFFFFF000ull;

@@ -25,6 +25,14 @@ typedef uint64_t vaddr_t; /* a virtual address */
  */
 void *arch_phys_to_virt(paddr_t pa);
 
+/*
+ * A pointer through which the CPU reaches va, a page that the live tables
+ * map to physical pa. The kernel returns va itself; the host, which has no
+ * MMU, returns the simulated memory at pa. Used to switch a page table
+ * pool to its window once the window is live (ptp.h).
+ */
+void *arch_mapped_ptr(vaddr_t va, paddr_t pa);
+
 /* The physical address of the current top-level table (CR3 without flags). */
 paddr_t arch_read_cr3(void);
 

@@ -73,8 +73,8 @@ status_t ptp_destroy(struct ptp *pool);
 status_t ptp_alloc_page(struct ptp *pool, paddr_t *out);
 
 /* Gives a page back: NOT_POOL_PAGE (outside, unaligned, the PML4 or the
- * bitmap), DOUBLE_FREE (free already; or not sealed: the bump counter
- * cannot take pages back). Writes ptp.free. */
+ * bitmap), DOUBLE_FREE (free already). The first free seals the pool (the
+ * bump counter cannot take pages back). Writes ptp.free. */
 status_t ptp_free_page(struct ptp *pool, paddr_t pa);
 
 /* Pages still available. */

@@ -44,6 +44,12 @@ void *arch_phys_to_virt(paddr_t pa)
 	return memory + pa;
 }
 
+void *arch_mapped_ptr(vaddr_t va, paddr_t pa)
+{
+	(void)va;
+	return arch_phys_to_virt(pa);
+}
+
 paddr_t arch_read_cr3(void)
 {
 	return host_cpu.cr3;

@@ -1,0 +1,140 @@
+/*
+ * paging_walk.c - the cached walk, range checks and TLB invalidation.
+ */
+#include "paging_walk.h"
+
+#include "layout.h"
+#include "panic.h"
+#include "trace.h"
+
+void vm_walk_init(struct vm_walk *w, struct ptp *pool)
+{
+	w->pool = pool;
+	w->va = 0;
+	w->low = PT_LEVEL_PML4;
+	w->table_pa[PT_LEVEL_PML4] = pool->pa;
+	w->table[PT_LEVEL_PML4] = ptp_table(pool->pa);
+}
+
+/* The lowest level whose cached table is still the table for va. */
+static int vm_walk_reuse(const struct vm_walk *w, vaddr_t va)
+{
+	int level = PT_LEVEL_PML4;
+	while (level - 1 >= w->low &&
+	       PT_INDEX(va, level) == PT_INDEX(w->va, level))
+		level--;
+	return level;
+}
+
+/* A leaf: a PT entry, or a PD/PDPT entry with PS (2 MiB / 1 GiB). */
+static bool vm_entry_is_leaf(pte_t e, int level)
+{
+	return level == PT_LEVEL_PT ||
+	       (level <= PT_LEVEL_PDPT && (e.raw & PTE_PS));
+}
+
+pte_t *vm_walk_lookup(struct vm_walk *w, vaddr_t va, int stop, int *level)
+{
+	int l = vm_walk_reuse(w, va);
+	w->va = va;
+	for (;;) {
+		pte_t *e = &w->table[l][PT_INDEX(va, l)];
+		if (l == stop || !pte_present(*e) || vm_entry_is_leaf(*e, l)) {
+			w->low = l;
+			*level = l;
+			return e;
+		}
+		w->table_pa[l - 1] = pte_addr(*e);
+		w->table[l - 1] = ptp_table(pte_addr(*e));
+		l--;
+	}
+}
+
+pte_t *vm_walk_create(struct vm_walk *w, vaddr_t va, int level)
+{
+	int l;
+	pte_t *e = vm_walk_lookup(w, va, level, &l);
+	while (l > level) {
+		ASSERT(!pte_present(*e)); /* a leaf in the way: not checked */
+		paddr_t pa;
+		status_t st = ptp_alloc_page(w->pool, &pa);
+		ASSERT(st == STATUS_OK); /* the caller counted the pages */
+		*e = pte_make(pa, PTE_TABLE_FLAGS | (vm_is_user(va) ? PTE_U : 0));
+		trace_event(TRACE_PT, "new", "pa=%#lx level=%d parent=%#lx index=%u",
+			    pa, l - 1, w->table_pa[l], PT_INDEX(va, l));
+		w->table_pa[l - 1] = pa;
+		w->table[l - 1] = ptp_table(pa);
+		l--;
+		w->low = l;
+		e = &w->table[l][PT_INDEX(va, l)];
+	}
+	return e;
+}
+
+bool vm_next_mapped(struct vm_walk *w, vaddr_t from, vaddr_t last,
+		    vaddr_t *leaf_va, vaddr_t *leaf_last, pte_t **entry)
+{
+	for (;;) {
+		int l;
+		pte_t *e = vm_walk_lookup(w, from, PT_LEVEL_PT, &l);
+		vaddr_t start = vm_align_down(from, PT_LEVEL_SIZE(l));
+		vaddr_t region_last = start + PT_LEVEL_SIZE(l) - 1;
+		if (pte_present(*e)) {
+			*leaf_va = start;
+			*leaf_last = region_last;
+			*entry = e;
+			return true;
+		}
+		if (region_last >= last)
+			return false;
+		from = region_last + 1;
+	}
+}
+
+static bool vm_in_recursive_slot(vaddr_t va, vaddr_t last)
+{
+	vaddr_t lo = RECURSIVE_BASE, hi = RECURSIVE_BASE + PML4_SLOT_SIZE - 1;
+	return va <= hi && last >= lo;
+}
+
+status_t vm_check_range(const char *fn, struct ptp *pool, vaddr_t va,
+			uint64_t pages, uint64_t unit)
+{
+	unsigned as = pool ? pool->id : 0;
+	if (!pool || !pool->live)
+		return trace_error(STATUS_INVALID_ARG, fn, "as=- va=%#lx n=%lu",
+				   va, pages);
+	if (pages == 0)
+		return trace_error(STATUS_ZERO_COUNT, fn, "as=%u va=%#lx n=0",
+				   as, va);
+	if (va & (unit - 1) || (pages * PAGE_SIZE) & (unit - 1))
+		return trace_error(STATUS_UNALIGNED, fn, "as=%u va=%#lx n=%lu",
+				   as, va, pages);
+	if (!VA_IS_CANONICAL(va))
+		return trace_error(STATUS_NON_CANONICAL, fn,
+				   "as=%u va=%#lx n=%lu", as, va, pages);
+	vaddr_t last = va + pages * PAGE_SIZE - 1;
+	if (pages > (~0ull >> PAGE_SHIFT) || last < va)
+		return trace_error(STATUS_WRAP, fn, "as=%u va=%#lx n=%lu", as,
+				   va, pages);
+	if (!VA_IS_CANONICAL(last) || vm_is_user(va) != vm_is_user(last))
+		return trace_error(STATUS_NON_CANONICAL, fn,
+				   "as=%u va=%#lx n=%lu", as, va, pages);
+	if (vm_in_recursive_slot(va, last) ||
+	    (pool->shares_kernel_half && !vm_is_user(va)))
+		return trace_error(STATUS_OUT_OF_RANGE, fn,
+				   "as=%u va=%#lx n=%lu", as, va, pages);
+	return STATUS_OK;
+}
+
+void vm_invalidate(vaddr_t va, uint64_t n)
+{
+	if (n > VM_INVLPG_THRESHOLD) {
+		arch_flush_tlb_all();
+		trace_event(TRACE_TLB, "flush", "why=threshold");
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		arch_invlpg(va + i * PAGE_SIZE);
+	trace_event(TRACE_TLB, "invlpg", "va=%#lx n=%lu", va, n);
+}
