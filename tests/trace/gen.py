@@ -1,0 +1,105 @@
+"""gen - write syntactically perfect Vitrine traces from a list of events.
+
+A trace is built from event texts without sequence numbers ("pmm.set pa=..
+n=1 why=alloc"); write() numbers them, computes the count and the CRC-32,
+so a test injects a defect in the events (semantically) and only the rule
+it breaks can fire. clean_events() is a small, complete and consistent
+memory-manager story: bitmap, a pool, kernel tables, the kernel image and a
+2M direct map, CR3, then a kalloc-style allocation mapped, unmapped,
+invalidated and freed, with statistics snapshots that equal the state.
+"""
+import zlib
+
+FLAG_BITS = {"P": 0, "W": 1, "U": 2, "PWT": 3, "PCD": 4, "A": 5, "D": 6, "PS": 7, "G": 8,
+             "OWN": 9, "PIN": 10, "NX": 63}
+ALL_CATS = "boot,cpu,mmap,pmm,ptp,pt,vm,tlb,as,kalloc,heap,stat,test,err,warn"
+
+
+def pte(pa, flags, big=False):
+    """The raw entry the kernel writes for pa with flags (docs/trace-format.md)."""
+    raw = pa
+    for f in flags.split("|"):
+        raw |= 1 << FLAG_BITS[f]
+    return raw
+
+
+def vm_map(va, pa, n, flags, big=False, asid=0):
+    return (f"vm.map as={asid} va={va:#x} pa={pa:#x} n={n} size={'2M' if big else '4K'} "
+            f"flags={flags} pte={pte(pa, flags, big):#x}")
+
+
+def table(pa, level, parent, index):
+    return [f"ptp.alloc id=0 pa={pa:#x}",
+            f"pt.new pa={pa:#x} level={level} parent={parent:#x} index={index}"]
+
+
+KALLOC_VA = 0xffffc00000000000
+KALLOC_PA = 0x800000
+
+
+def clean_events():
+    ev = ["boot.start magic=0x36d76289 mbi=0x12d390", "test.begin name=generated",
+          "pmm.init pages=16384 bitmap=0x100000 bitmap_pages=1",
+          "pmm.clear pa=0x100000 n=16128 why=usable",
+          "pmm.set pa=0x100000 n=1 why=bitmap",
+          "pmm.set pa=0x200000 n=256 why=kernel",
+          "pmm.set pa=0x400000 n=16 why=pool",
+          "ptp.create id=0 pa=0x400000 va=0xffffa00000000000 pages=16 kind=modifiable"]
+    ev += table(0x400000, 4, 0, 0)
+    ev += table(0x401000, 3, 0x400000, 511) + table(0x402000, 2, 0x401000, 510)
+    ev += table(0x403000, 1, 0x402000, 1)
+    ev += [vm_map(0xffffffff80200000, 0x200000, 16, "P|G"),
+           vm_map(0xffffffff80210000, 0x210000, 16, "P|W|G|NX")]
+    ev += table(0x404000, 3, 0x400000, 256) + table(0x405000, 2, 0x404000, 0)
+    ev += [vm_map(0xffff800000000000, 0, 32, "P|W|PS|NX", big=True),
+           "tlb.cr3 pa=0x400000 as=0",
+           "stat.ptp id=0 pages=16 used=7",
+           "stat.pmm total=16384 usable=16128 used=273 free=15855 reserved=257",
+           f"pmm.set pa={KALLOC_PA:#x} n=4 why=kalloc"]
+    ev += table(0x406000, 3, 0x400000, 384) + table(0x407000, 2, 0x406000, 0)
+    ev += table(0x408000, 1, 0x407000, 0)
+    ev += [vm_map(KALLOC_VA, KALLOC_PA, 4, "P|W|NX|OWN"),
+           "stat.vm as=0 mapped=16420 tables=9",
+           f"vm.unmap as=0 va={KALLOC_VA:#x} n=4",
+           f"tlb.invlpg va={KALLOC_VA:#x} n=4",
+           f"pmm.clear pa={KALLOC_PA:#x} n=4 why=free",
+           "pt.free pa=0x408000 level=1 parent=0x407000 index=0",
+           "ptp.free id=0 pa=0x408000",
+           "stat.ptp id=0 pages=16 used=9",
+           "stat.vm as=0 mapped=16416 tables=8",
+           "stat.pmm total=16384 usable=16128 used=273 free=15855 reserved=257",
+           "test.end name=generated failures=0"]
+    return ev
+
+
+def write(events, cats=ALL_CATS, status="ok", header='@vitrine v1 cmdline="run=generated"',
+          end=True):
+    """The bytes of a trace of these events, with an exact frame."""
+    lines = [header, f"#cats {cats}"] + [f"{i + 1} {e}" for i, e in enumerate(events)]
+    body = "".join(l + "\n" for l in lines).encode()
+    if not end:
+        return body
+    return body + f"@end count={len(events)} crc={zlib.crc32(body):#010x} status={status}\n".encode()
+
+
+def index_of(events, prefix):
+    """Index of the first event starting with prefix."""
+    return next(i for i, e in enumerate(events) if e.startswith(prefix))
+
+
+def big_events(count):
+    """About count events of pmm set/clear churn with snapshots (speed test)."""
+    ev = ["pmm.init pages=262144 bitmap=0x100000 bitmap_pages=8",
+          "pmm.clear pa=0x100000 n=261888 why=usable"]
+    free = 261888
+    cursor = 0
+    while len(ev) < count:
+        runs = []
+        for k in range(8):
+            n = 1 + (cursor + k) % 8
+            runs.append((0x200000 + (cursor % 200000) * 4096, n))
+            cursor += n
+        ev += [f"pmm.set pa={pa:#x} n={n} why=alloc" for pa, n in runs]
+        ev += [f"pmm.clear pa={pa:#x} n={n} why=free" for pa, n in runs]
+        ev.append(f"stat.pmm total=262144 usable=261888 used=0 free={free} reserved=0")
+    return ev

@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""test_vtrace - tests of trace/vtrace: every rule caught once, clean traces pass.
+
+  python3 tests/trace/test_vtrace.py [--tap] [NAME...]
+
+Each defect test takes the clean generated trace (gen.py), injects ONE
+defect and expects `vtrace check` to exit 1 naming the right rule; the
+clean trace must pass. --tap prints 'ok N - name' lines for tests/check.
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+VTRACE = os.path.join(ROOT, "trace", "vtrace")
+sys.path.insert(0, HERE)
+import gen  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="vtrace-test-")
+
+
+def vtrace(*args, data=None, stdin=None):
+    """Runs vtrace; data (bytes) is written to a file passed as the last FILE."""
+    args = list(args)
+    if data is not None:
+        path = os.path.join(TMP, f"t{time.monotonic_ns()}.log")
+        with open(path, "wb") as f:
+            f.write(data)
+        args = [a if a != "@" else path for a in args]
+    r = subprocess.run([sys.executable, VTRACE] + args, input=stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def check(events, **kw):
+    return vtrace("check", "@", data=gen.write(events, **kw))
+
+
+class Base(unittest.TestCase):
+    def assertCaught(self, events, rule, **kw):
+        rc, out, err = check(events, **kw)
+        self.assertEqual(rc, 1, f"exit {rc}, expected 1 for rule {rule}\n{out}{err}")
+        self.assertRegex(out, rf": rule {re.escape(rule)}: ", out)
+        self.assertNotIn("Traceback", err)
+        return out
+
+    def events(self):
+        return gen.clean_events()
+
+
+class Frame(Base):
+    def test_the_clean_generated_trace_passes(self):
+        rc, out, err = check(self.events())
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertIn("frame and replay clean", out)
+
+    def test_a_deleted_line_is_a_sequence_gap(self):
+        lines = gen.write(self.events()).split(b"\n")
+        del lines[10]
+        rc, out, _ = vtrace("check", "@", data=b"\n".join(lines))
+        self.assertEqual(rc, 1)
+        self.assertIn("rule frame-seq: expected event 9", out)
+        self.assertIn("rule frame-crc", out)
+
+    def test_a_changed_byte_breaks_the_crc(self):
+        data = gen.write(self.events()).replace(b"name=generated failures=0",
+                                                b"name=generated failures=1")
+        out = self.assertCaughtData(data, "frame-crc")
+        self.assertNotIn("frame-seq", out)
+
+    def test_a_missing_end_record_is_a_cut_trace(self):
+        rc, out, _ = vtrace("check", "@", data=gen.write(self.events(), end=False))
+        self.assertEqual(rc, 1)
+        self.assertIn("rule frame-end: no end record: the trace was cut short after event 44", out)
+
+    def test_a_wrong_count_is_found(self):
+        data = gen.write(self.events())
+        data = re.sub(rb"@end count=\d+", b"@end count=7", data)
+        self.assertCaughtData(data, "frame-count")
+
+    def assertCaughtData(self, data, rule):
+        rc, out, err = vtrace("check", "@", data=data)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn(f"rule {rule}:", out)
+        return out
+
+
+class Bitmap(Base):
+    def test_double_alloc_names_the_event_that_set_the_page(self):
+        ev = self.events()
+        i = gen.index_of(ev, "pmm.set pa=0x800000")
+        ev.insert(i + 1, "pmm.set pa=0x801000 n=1 why=alloc")
+        out = self.assertCaught(ev, "pmm-double-set")
+        self.assertIn(f"page 0x801000 is already used (set by event {i + 1}, why=kalloc)", out)
+
+    def test_double_free_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "pmm.clear pa=0x800000")
+        ev.insert(i + 1, ev[i])
+        self.assertCaught(ev, "pmm-double-clear")
+
+    def test_freeing_a_mapped_page_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "pmm.clear pa=0x800000")
+        clear = ev.pop(i)
+        ev.insert(gen.index_of(ev, "vm.unmap"), clear)
+        out = self.assertCaught(ev, "pmm-free-mapped")
+        self.assertIn("still mapped at va=0xffffc00000000000", out)
+
+    def test_freeing_a_page_table_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "pmm.clear pa=0x401000 n=1 why=free")
+        self.assertCaught(ev, "pmm-free-pool")
+
+    def test_a_lying_pmm_snapshot_is_found(self):
+        ev = self.events()
+        i = len(ev) - 2
+        ev[i] = ev[i].replace("free=15855", "free=15856")
+        out = self.assertCaught(ev, "stat-pmm")
+        self.assertIn("the replayed bitmap has", out)
+
+    def test_a_leak_is_reported_at_the_end(self):
+        ev = [e for e in self.events() if not e.startswith("pmm.clear pa=0x800000")
+              and not e.startswith("stat.pmm")]
+        out = self.assertCaught(ev, "leak")
+        self.assertIn("4 page(s) at pa=0x800000", out)
+
+    def test_no_leak_is_reported_for_a_panicked_run(self):
+        ev = [e for e in self.events() if not e.startswith("pmm.clear pa=0x800000")
+              and not e.startswith("stat.pmm")]
+        rc, out, _ = check(ev, status="panic")
+        self.assertEqual(rc, 0, out)
+
+    def test_bitmap_rules_are_skipped_when_pmm_is_off(self):
+        ev = [e for e in self.events() if not e.startswith(("pmm.", "stat.pmm"))]
+        ev.insert(5, "stat.pmm total=1 usable=1 used=5 free=0 reserved=0")
+        rc, out, _ = check(ev, cats="boot,cpu,ptp,pt,vm,tlb,stat,test,err,warn")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("rules skipped: pmm", out)
+
+
+class Mappings(Base):
+    def test_map_over_a_present_entry_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffc")
+        ev.insert(i + 1, gen.vm_map(gen.KALLOC_VA + 0x1000, 0x900000, 1, "P|W|NX"))
+        out = self.assertCaught(ev, "vm-map-present")
+        self.assertIn(f"already mapped to pa=0x801000 (event {i + 1})", out)
+
+    def test_unmap_of_an_absent_page_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, f"vm.unmap as=0 va={gen.KALLOC_VA + 0x10000:#x} n=1")
+        self.assertCaught(ev, "vm-unmap-absent")
+
+    def test_a_pte_that_disagrees_with_pa_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffc")
+        ev[i] = ev[i].replace("pte=0x8000000000800203", "pte=0x8000000000801203")
+        out = self.assertCaught(ev, "vm-pte")
+        self.assertIn("the raw entry says pa=0x801000", out)
+
+    def test_a_pte_that_disagrees_with_flags_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffffff80210000")
+        ev[i] = ev[i].replace("flags=P|W|G|NX", "flags=P|G|NX")
+        self.assertCaught(ev, "vm-pte")
+
+    def test_a_missing_invalidation_is_found(self):
+        ev = [e for e in self.events() if not e.startswith("tlb.invlpg")]
+        out = self.assertCaught(ev, "tlb-stale")
+        self.assertIn("was unmapped from va=0xffffc00000000000", out)
+
+    def test_a_write_and_execute_mapping_is_flagged(self):
+        ev = self.events()
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffffff80200000")
+        ev[i] = gen.vm_map(0xffffffff80200000, 0x200000, 16, "P|W|G")
+        self.assertCaught(ev, "vm-wx")
+
+    def test_a_lying_vm_snapshot_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "stat.vm")
+        ev[i] = "stat.vm as=0 mapped=16421 tables=9"
+        self.assertCaught(ev, "stat-vm")
+
+    def test_unmap_of_a_pinned_page_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffc")
+        ev[i] = gen.vm_map(gen.KALLOC_VA, gen.KALLOC_PA, 4, "P|W|NX|OWN|PIN")
+        self.assertCaught(ev, "vm-unmap-pinned")
+
+    def test_unmapping_part_of_a_2m_page_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "vm.unmap as=0 va=0xffff800000201000 n=1")
+        self.assertCaught(ev, "vm-split-2m")
+
+    def test_unmapping_a_whole_2m_page_leaves_its_neighbours(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "vm.unmap as=0 va=0xffff800000200000 n=512")
+        ev.insert(len(ev) - 1, "tlb.flush why=threshold")
+        rc, out, _ = check(ev)
+        self.assertEqual(rc, 0, out)
+        rc, out, _ = vtrace("state", "@", data=gen.write(ev))
+        self.assertIn("0xffff800000000000-0xffff8000001fffff -> 0x000000000000-0x0000001fffff", out)
+        self.assertIn("0xffff800000400000-0xffff800003ffffff -> 0x000000400000-0x000003ffffff", out)
+
+
+class Tables(Base):
+    def test_a_table_freed_while_not_empty_is_found(self):
+        ev = self.events()
+        free = ev.pop(gen.index_of(ev, "pt.free"))
+        ev.insert(gen.index_of(ev, "vm.unmap"), free)
+        out = self.assertCaught(ev, "pt-free-not-empty")
+        self.assertIn("the table still has 4 present entries", out)
+
+    def test_a_table_page_not_from_the_pool_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "ptp.alloc id=0 pa=0x406000")
+        del ev[i]
+        out = self.assertCaught(ev, "pt-not-pool")
+        self.assertIn("not handed out by pool 0", out)
+
+    def test_a_table_page_outside_every_pool_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "pt.new pa=0x900000 level=1 parent=0x405000 index=1")
+        self.assertCaught(ev, "pt-not-pool")
+
+    def test_a_table_whose_parent_is_missing_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "ptp.alloc id=0 pa=0x409000")
+        ev.insert(len(ev) - 1, "pt.new pa=0x409000 level=1 parent=0x403000 index=3")
+        self.assertCaught(ev, "pt-parent")
+
+    def test_a_pool_page_handed_out_twice_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "ptp.alloc id=0 pa=0x401000")
+        self.assertCaught(ev, "ptp-double-alloc")
+
+    def test_a_mapping_without_its_table_is_found(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, gen.vm_map(0x400000, 0x900000, 1, "P|W|NX"))
+        self.assertCaught(ev, "vm-no-table")
+
+    def test_a_lying_pool_snapshot_is_found(self):
+        ev = self.events()
+        i = gen.index_of(ev, "stat.ptp")
+        ev[i] = "stat.ptp id=0 pages=16 used=5"
+        self.assertCaught(ev, "stat-ptp")
+
+
+class Hostile(Base):
+    def assertUnreadable(self, data, message):
+        rc, out, err = vtrace("check", "@", data=data)
+        self.assertEqual(rc, 2, out + err)
+        self.assertNotIn("Traceback", err)
+        self.assertEqual(err.count("\n"), 1, err)
+        self.assertIn(message, err)
+
+    def test_empty_input_is_refused_in_one_line(self):
+        self.assertUnreadable(b"", "empty input")
+
+    def test_binary_input_is_refused_in_one_line(self):
+        self.assertUnreadable(bytes(range(256)) * 64, "binary data")
+
+    def test_a_wrong_version_is_refused_in_one_line(self):
+        self.assertUnreadable(gen.write(self.events(), header='@vitrine v2 cmdline=""'),
+                              "format v2 is not supported")
+
+    def test_text_that_is_not_a_trace_is_refused(self):
+        self.assertUnreadable(b"hello world\n", "not a Vitrine trace")
+
+    def test_a_missing_file_is_refused(self):
+        rc, _, err = vtrace("check", "/nonexistent/trace.log")
+        self.assertEqual(rc, 2)
+        self.assertIn("cannot read", err)
+
+    def test_a_trace_cut_mid_line_is_a_frame_finding(self):
+        data = gen.write(self.events())
+        rc, out, err = vtrace("check", "@", data=data[:len(data) // 2])
+        self.assertEqual(rc, 1, err)
+        self.assertIn("rule frame-end", out)
+
+    def test_an_enormous_line_is_a_frame_finding(self):
+        lines = gen.write(self.events()).split(b"\n")
+        lines[5] = lines[5] + b" junk=" + b"x" * 5_000_000
+        rc, out, err = vtrace("check", "@", data=b"\n".join(lines))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("rule frame-line-length", out)
+        self.assertLess(len(out), 10000)
+
+    def test_stdin_is_read_with_a_dash(self):
+        rc, out, _ = vtrace("check", "-", stdin=gen.write(self.events()))
+        self.assertEqual(rc, 0, out)
+
+    def test_a_usage_error_exits_2(self):
+        rc, _, err = vtrace("check")
+        self.assertEqual(rc, 2)
+        self.assertNotIn("Traceback", err)
+
+    def test_every_subcommand_survives_garbage_keys(self):
+        ev = self.events()
+        ev.insert(5, "pmm.set pa=zz n=1 why=alloc")
+        for cmd in (["check"], ["stats"], ["state"], ["show"]):
+            rc, out, err = vtrace(*cmd, "@", data=gen.write(ev))
+            self.assertNotIn("Traceback", err)
+            self.assertIn(rc, (0, 1), err)
+
+
+class Tools(Base):
+    def test_diff_of_equal_traces_says_same(self):
+        data = gen.write(self.events())
+        path = os.path.join(TMP, "a.log")
+        open(path, "wb").write(data)
+        rc, out, _ = vtrace("diff", path, "@", data=data)
+        self.assertEqual(rc, 0, out)
+
+    def test_diff_explains_a_changed_key(self):
+        a = os.path.join(TMP, "b.log")
+        open(a, "wb").write(gen.write(self.events()))
+        ev = self.events()
+        i = gen.index_of(ev, "pmm.set pa=0x800000")
+        ev[i] = ev[i].replace("n=4", "n=5")
+        rc, out, _ = vtrace("diff", a, "@", data=gen.write(ev))
+        self.assertEqual(rc, 1)
+        self.assertIn("same event pmm.set, n: expected 4, got 5", out)
+        self.assertIn(f"  + {i + 1} pmm.set pa=0x800000 n=5", out)
+
+    def test_diff_scrub_pa_ignores_a_different_allocation(self):
+        a = os.path.join(TMP, "c.log")
+        open(a, "wb").write(gen.write(self.events()))
+        moved = [re.sub(r"=0x800000\b", "=0xa00000", e.replace(
+            "pte=0x8000000000800203", "pte=0x8000000000a00203")) for e in self.events()]
+        self.assertEqual(vtrace("diff", a, "@", data=gen.write(moved))[0], 1)
+        rc, out, _ = vtrace("diff", "--scrub-pa", a, "@", data=gen.write(moved))
+        self.assertEqual(rc, 0, out)
+
+    def test_diff_finds_an_extra_line(self):
+        a = os.path.join(TMP, "d.log")
+        open(a, "wb").write(gen.write(self.events()))
+        ev = self.events()
+        ev.insert(3, "boot.stage name=extra")
+        rc, out, _ = vtrace("diff", a, "@", data=gen.write(ev))
+        self.assertIn("ACTUAL has 1 extra line(s) here", out)
+
+    def test_show_filters_by_category_and_va(self):
+        rc, out, _ = vtrace("show", "--cat", "vm", "--va", "0xffffc00000001000-0xffffc00000001fff",
+                            "@", data=gen.write(self.events()))
+        self.assertEqual(rc, 0)
+        self.assertEqual([l.split()[1] for l in out.splitlines() if not l.startswith("#")],
+                         ["vm.map", "vm.unmap"])
+
+    def test_show_filters_by_pa_and_seq(self):
+        rc, out, _ = vtrace("show", "--pa", "0x801000-0x801000", "--seq", "5-44",
+                            "@", data=gen.write(self.events()))
+        names = [l.split()[1] for l in out.splitlines() if not l.startswith("#")]
+        self.assertEqual(names, ["vm.map", "pmm.set", "vm.map", "pmm.clear"])  # 2M map first
+
+    def test_stats_reports_counts_peak_pool_and_levels(self):
+        rc, out, _ = vtrace("stats", "@", data=gen.write(self.events()))
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"\s9  ptp.alloc")
+        self.assertIn("used now 273 (1092 KiB), peak 277", out)
+        self.assertIn("used now 8, peak 9", out)
+        self.assertIn("L4=1, L3=3, L2=3, L1=1", out)
+
+    def test_state_coalesces_like_info_tab(self):
+        at = gen.index_of(self.events(), "vm.map as=0 va=0xffffc") + 1
+        rc, out, _ = vtrace("state", "--at", str(at), "@", data=gen.write(self.events()))
+        self.assertIn("0xffff800000000000-0xffff800003ffffff -> 0x000000000000-0x000003ffffff"
+                      "     65536K  P|W|PS|NX", out)
+        self.assertIn("0xffffc00000000000-0xffffc00000003fff -> 0x000000800000-0x000000803fff", out)
+
+    def test_draw_writes_an_svg_with_the_tables(self):
+        path = os.path.join(TMP, "draw.svg")
+        rc, out, err = vtrace("draw", "@", "-o", path, data=gen.write(self.events()))
+        self.assertEqual(rc, 0, err)
+        svg = open(path).read()
+        self.assertIn("<svg", svg)
+        self.assertIn("PML4 0x400000", svg)
+        self.assertIn("#e53935", svg)  # kernel pages are drawn
+
+    def test_perfetto_writes_valid_json_with_counters(self):
+        path = os.path.join(TMP, "p.json")
+        rc, _, err = vtrace("perfetto", "@", "-o", path, data=gen.write(self.events()))
+        self.assertEqual(rc, 0, err)
+        doc = json.load(open(path))
+        free = [e for e in doc["traceEvents"] if e.get("name") == "free pages"]
+        self.assertEqual(free[-1]["args"]["free"], 15855)
+        self.assertTrue(any(e["ph"] == "B" and e["name"] == "generated" for e in doc["traceEvents"]))
+
+    def test_check_replays_200k_events_in_reasonable_time(self):
+        data = gen.write(gen.big_events(200_000))
+        start = time.monotonic()
+        rc, out, _ = vtrace("check", "@", data=data)
+        took = time.monotonic() - start
+        self.assertEqual(rc, 0, out)
+        self.assertLess(took, 20, f"{took:.1f} s for 200k events")
+
+
+class RealTraces(Base):
+    """Traces the kernel wrote (build/scenarios/*/trace.log, build/run)."""
+
+    def traces(self):
+        return sorted(glob.glob(os.path.join(ROOT, "build", "scenarios", "*", "trace.log")))
+
+    def test_every_event_in_the_scenario_traces_is_documented(self):
+        doc = open(os.path.join(ROOT, "docs", "trace-format.md")).read()
+        documented = set(re.findall(r"`([a-z0-9_]+\.[a-z0-9_*]+)`", doc))
+        prefixes = [d[:-1] for d in documented if d.endswith("*")]
+        missing = {}
+        for path in self.traces():
+            for line in open(path, errors="replace"):
+                m = re.match(r"^\d+ ([a-z0-9_]+)\.([a-z0-9_]+)", line)
+                if not m:
+                    continue
+                name = f"{m.group(1)}.{m.group(2)}"
+                if m.group(1) == "err" or name in documented or \
+                        any(name.startswith(p) for p in prefixes):
+                    continue
+                missing.setdefault(name, os.path.relpath(path, ROOT))
+        self.assertTrue(self.traces(), "no build/scenarios/*/trace.log: run the scenarios first")
+        self.assertEqual(missing, {}, "events not in docs/trace-format.md")
+
+    def test_a_real_trace_with_one_double_set_injected_is_caught(self):
+        for path in self.traces():
+            lines = open(path).read().splitlines()
+            events = [l.split(" ", 1)[1] for l in lines if l[:1].isdigit()]
+            sets = [e for e in events if e.startswith("pmm.set ") and "why=kalloc" not in e]
+            if sets and lines[-1].startswith("@end"):
+                break
+        else:
+            self.skipTest("no kernel trace with pmm events yet")
+        cats = next(l[6:] for l in lines if l.startswith("#cats "))
+        status = lines[-1].rsplit("=", 1)[1]
+        clean = check(events, cats=cats, status=status)
+        self.assertEqual(clean[0], 0, f"{path} itself fails:\n{clean[1]}")
+        i = events.index(sets[-1])
+        self.assertCaught(events[:i + 1] + [sets[-1]] + events[i + 1:], "pmm-double-set",
+                          cats=cats, status=status)
+
+
+def main():
+    tap = "--tap" in sys.argv
+    names = [a for a in sys.argv[1:] if a != "--tap"]
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromModule(sys.modules[__name__])
+    tests = [t for s in suite for t in s]
+    tests = [t for t in tests if not names or any(n in t.id() for n in names)]
+    failed = 0
+    for n, test in enumerate(tests, 1):
+        result = unittest.TestResult()
+        test.run(result)
+        problems = result.failures + result.errors
+        name = test.id().split(".")[-1].removeprefix("test_")
+        if problems:
+            failed += 1
+            detail = problems[0][1].strip().splitlines()[-12:]
+            print("\n".join("# " + l for l in detail))
+        skip = f" # SKIP {result.skipped[0][1]}" if result.skipped else ""
+        print(f"{'not ok' if problems else 'ok'} {n} - {name}{skip}" if tap else
+              f"{'FAIL' if problems else 'PASS'}  {name}{skip}", flush=True)
+    print(f"1..{len(tests)}" if tap else f"{len(tests) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""commands - vtrace's text subcommands: check, diff, show, stats, state."""
+import re
+import sys
+
+from .replay import Replay, REASONS
+from .tracefile import load
+from .vmstate import PAGE, LARGE
+
+
+def check(args):
+    """Frame findings, then the replay's; 0 if none, 1 otherwise."""
+    t = load(args.file, sys.stdin)
+    r = Replay(t)
+    r.run(t.events)
+    findings = t.findings + r.findings
+    for f in findings[:args.max_findings]:
+        print(f)
+    if len(findings) > args.max_findings:
+        print(f"... and {len(findings) - args.max_findings} more finding(s)")
+    if findings:
+        print(f"FAIL: {len(findings)} finding(s) in {len(t.events)} events")
+        return 1
+    off = sorted({"pmm", "vm", "ptp", "pt", "tlb"} - (t.cats or set()))
+    print(f"ok: {len(t.events)} events, status={t.status}, frame and replay clean"
+          + (f" (categories off, their rules skipped: {','.join(off)})"
+             if t.cats is not None and off else ""))
+    return 0
+
+
+# --- diff ------------------------------------------------------------------
+
+PA_KEYS = ("pa", "parent", "bitmap")
+PTE_ADDR = 0x000FFFFFFFFFF000
+
+
+class Scrubber:
+    """Renames physical addresses P1, P2... in order of first appearance."""
+
+    def __init__(self, scrub_pa):
+        self.scrub_pa, self.names = scrub_pa, {}
+
+    def name(self, pa):
+        if pa not in self.names:
+            self.names[pa] = f"P{len(self.names) + 1}"
+        return self.names[pa]
+
+    def line(self, e):
+        if not self.scrub_pa:
+            return e.text()
+        parts = [e.full]
+        for k, v in e.keys.items():
+            if k in PA_KEYS and v.startswith("0x") and int(v, 16):
+                v = self.name(int(v, 16))
+            elif k == "pte" and v.startswith("0x"):
+                raw = int(v, 16)
+                v = f"{self.name(raw & PTE_ADDR)}+{raw & ~PTE_ADDR:#x}"
+            parts.append(f"{k}={v}")
+        return " ".join(parts)
+
+
+def scrubbed(t, scrub_pa):
+    """[(text, original line)] of a trace with sequence numbers dropped."""
+    s = Scrubber(scrub_pa)
+    out = [(t.header, t.header)] + [("#" + m, "#" + m) for m in t.meta]
+    out += [(s.line(e), e.line) for e in t.events]
+    if t.end:
+        count = "" if scrub_pa else f"count={t.end['count']} "
+        out.append((f"@end {count}status={t.end['status']}", "@end ..."))
+    else:
+        out.append(("(no end record)", "(no end record)"))
+    return out
+
+
+def explain(a, b, i):
+    """One line saying how expected[i] and actual[i] differ."""
+    rest_b = [x for x, _ in b[i:i + 200]]
+    rest_a = [x for x, _ in a[i:i + 200]]
+    if a[i][0] in rest_b:
+        k = rest_b.index(a[i][0])
+        return f"ACTUAL has {k} extra line(s) here before the expected line"
+    if b[i][0] in rest_a:
+        k = rest_a.index(b[i][0])
+        return f"ACTUAL lacks {k} expected line(s) here"
+    ea, eb = a[i][0].split(" "), b[i][0].split(" ")
+    if ea[0] != eb[0]:
+        return f"different events: expected {ea[0]}, got {eb[0]}"
+    ka = dict(x.split("=", 1) for x in ea[1:] if "=" in x)
+    kb = dict(x.split("=", 1) for x in eb[1:] if "=" in x)
+    diffs = [f"{k}: expected {ka.get(k)}, got {kb.get(k)}" for k in ka.keys() | kb.keys()
+             if ka.get(k) != kb.get(k)]
+    return f"same event {ea[0]}, " + "; ".join(sorted(diffs))
+
+
+def diff(args):
+    a = scrubbed(load(args.expected, sys.stdin), args.scrub_pa)
+    b = scrubbed(load(args.actual, sys.stdin), args.scrub_pa)
+    for i in range(min(len(a), len(b))):
+        if a[i][0] != b[i][0]:
+            break
+    else:
+        if len(a) == len(b):
+            print(f"same: {len(a)} lines after scrubbing")
+            return 0
+        i = min(len(a), len(b))
+    lo = max(0, i - args.context)
+    print(f"first divergence at line {i + 1}:")
+    for j in range(lo, i):
+        print(f"    {a[j][1]}")
+    for j in range(i, min(i + args.context + 1, len(a))):
+        print(f"  - {a[j][1]}")
+    for j in range(i, min(i + args.context + 1, len(b))):
+        print(f"  + {b[j][1]}")
+    if i >= len(a) or i >= len(b):
+        print("explanation: " + ("ACTUAL continues past the end of EXPECTED"
+                                 if i >= len(a) else "ACTUAL stops early"))
+    else:
+        print("explanation: " + explain(a, b, i))
+    return 1
+
+
+# --- show --------------------------------------------------------------------
+
+def extent(e, base_key, unit_of):
+    """[lo, hi) of the addresses an event touches through base_key, or None."""
+    v = e.keys.get(base_key)
+    if v is None or not v.startswith("0x"):
+        return None
+    lo = int(v, 16)
+    n = int(e.keys.get("n", "1"))
+    return lo, lo + n * unit_of(e)
+
+
+def page_unit(e):
+    return LARGE * PAGE if e.keys.get("size") == "2M" else PAGE
+
+
+def matches(e, args):
+    if args.cat and e.cat not in args.cat.split(","):
+        return False
+    if args.event and e.full not in args.event.split(",") and e.name not in args.event.split(","):
+        return False
+    if args.seq and not args.seq[0] <= e.seq <= args.seq[1]:
+        return False
+    for want, key in ((args.va, "va"), (args.pa, "pa")):
+        if want:
+            ext = extent(e, key, page_unit) or (extent(e, "base", lambda _: 1) if key == "pa" else None)
+            if key == "pa" and e.keys.get("len"):
+                lo = int(e.keys["base"], 16)
+                ext = (lo, lo + int(e.keys["len"], 0))
+            if not ext or ext[1] <= want[0] or ext[0] > want[1]:
+                return False
+    return True
+
+
+def show(args):
+    t = load(args.file, sys.stdin)
+    shown = 0
+    for e in t.events:
+        if matches(e, args):
+            print(e.line)
+            shown += 1
+    print(f"# {shown} of {len(t.events)} events")
+    return 0
+
+
+# --- stats ---------------------------------------------------------------------
+
+def stats(args):
+    t = load(args.file, sys.stdin)
+    counts = {}
+    pool_peak = {}
+
+    def observe(r, e):
+        for pid, p in r.pools.items():
+            pool_peak[pid] = max(pool_peak.get(pid, 0), len(p.allocated))
+
+    r = Replay(t)
+    r.run(t.events, observe=observe)
+    for e in t.events:
+        counts[e.full] = counts.get(e.full, 0) + 1
+    print(f"trace: {len(t.events)} events, status={t.status}, "
+          f"{len(t.findings) + len(r.findings)} finding(s) (vtrace check)")
+    print("events:")
+    for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {n:8d}  {name}")
+    if r.pages:
+        used = r.usable - r.free
+        print(f"memory: {r.pages} pages covered, {r.usable} usable, used now {used} "
+              f"({used * 4} KiB), peak {r.peak_used}, free {r.free}")
+        by_why = {}
+        for code in set(r.why):
+            if code:
+                by_why[REASONS[code - 1]] = r.why.count(code)
+        print("  used by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(by_why.items())))
+    for pid, p in sorted(r.pools.items()):
+        print(f"pool {pid}: {p.pages} pages at pa={p.pa:#x}, used now {len(p.allocated)}, "
+              f"peak {pool_peak.get(pid, 0)}, kind={p.kind}")
+    print("tables per level: " + ", ".join(
+        f"L{lv}={r.levels[lv]}" for lv in (4, 3, 2, 1)))
+    for asid, n in sorted(r.mapped.items()):
+        print(f"as {asid}: {n} 4K pages mapped ({n * 4} KiB)")
+    return 0
+
+
+# --- state -----------------------------------------------------------------------
+
+def runs_of(r, asid):
+    """Coalesced (va, pa, bytes, flags, size) runs of an address space."""
+    items = [(vpn * PAGE, ppn * PAGE, PAGE, f) for vpn, (ppn, f, _) in r.maps.get(asid, {}).items()]
+    items += [(n2 * LARGE * PAGE, p2 * LARGE * PAGE, LARGE * PAGE, f)
+              for n2, (p2, f, _) in r.large.get(asid, {}).items()]
+    items.sort()
+    runs = []
+    for va, pa, size, f in items:
+        last = runs[-1] if runs else None
+        if last and last[0] + last[2] == va and last[1] + last[2] == pa and last[3] == f:
+            last[2] += size
+        else:
+            runs.append([va, pa, size, f])
+    return runs
+
+
+def state(args):
+    t = load(args.file, sys.stdin)
+    r = Replay(t)
+    r.run(t.events, at=args.at)
+    where = f"after event {args.at}" if args.at else "at the end"
+    spaces = sorted(set(r.maps) | set(r.large))
+    if args.asid is not None:
+        spaces = [args.asid]
+    print(f"# mappings {where} ({len(t.events)} events)")
+    for asid in spaces:
+        root = r.as_root.get(asid)
+        print(f"as {asid}" + (f" (PML4 {root:#x})" if root is not None else "") + ":")
+        for va, pa, size, f in runs_of(r, asid):
+            print(f"  {va:#018x}-{va + size - 1:#018x} -> {pa:#014x}-{pa + size - 1:#014x}"
+                  f"  {size // 1024:>8d}K  {f}")
+    return 0
+
+
+def flag_text(f):
+    return re.sub(r"\s+", "", f)

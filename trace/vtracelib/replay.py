@@ -1,0 +1,383 @@
+"""replay - rebuild the memory manager's state from a trace, checking rules.
+
+The replay keeps a shadow of what the kernel keeps: the physical bitmap (a
+byte a page: 0 free, else the reason it is used, and the event that set it),
+the page table pools, the page-table pages, the mappings of each address
+space and the VAs whose TLB entries may be stale. Each event is applied in
+O(1) a page; an event that breaks a rule of TRACE-NOTES.md ("What a replay
+checker can prove") becomes a Finding naming the event, the rule and the
+state that broke it. The rules are listed in docs/trace-tools.md.
+
+Categories disabled in the trace (#cats) switch off the rules that need
+their events: without pmm there is no bitmap, without vm no mappings.
+"""
+from array import array
+
+from .tracefile import Finding
+from .vmstate import VmState, PAGE, HHDM_BASE
+
+# Reasons a page can be in use (pmm.h PMM_REASON_LIST); index + 1 in the map.
+REASONS = ["firmware", "low", "kernel", "bootinfo", "module", "bitmap",
+           "pool", "alloc", "kalloc", "heap", "test"]
+LEAK_REASONS = {"alloc", "kalloc", "heap", "test"}
+ENDED_NORMALLY = ("ok", "fail")
+
+
+class Pool:
+    __slots__ = ("id", "pa", "va", "pages", "kind", "allocated", "seq")
+
+    def __init__(self, pid, pa, va, pages, kind, seq):
+        self.id, self.pa, self.va, self.pages = pid, pa, va, pages
+        self.kind, self.seq = kind, seq
+        self.allocated = {}  # pa -> event that allocated it
+
+
+class Table:
+    __slots__ = ("pa", "level", "parent", "index", "root", "va", "used", "pool", "seq")
+
+    def __init__(self, pa, level, parent, index, root, va, pool, seq):
+        self.pa, self.level, self.parent, self.index = pa, level, parent, index
+        self.root, self.va, self.pool, self.seq = root, va, pool, seq
+        self.used = 0  # present entries: child tables and leaf mappings
+
+
+class Replay(VmState):
+    """Feed events with apply(); read findings and the state afterwards."""
+
+    def __init__(self, trace):
+        VmState.__init__(self)
+        self.trace = trace
+        self.findings = []
+        self.pmm_on = trace.enabled("pmm")
+        self.vm_on = trace.enabled("vm")
+        self.ptp_on = trace.enabled("ptp")
+        self.pt_on = trace.enabled("pt")
+        self.tlb_on = trace.enabled("tlb")
+        self.pages = 0           # pages the bitmap covers; 0: no pmm.init yet
+        self.why = bytearray()   # page -> 0 free, else REASONS index + 1
+        self.setter = array("q")  # page -> event that last changed it
+        self.free = self.usable = 0
+        self.peak_used = 0
+        self.pools = {}          # id -> Pool
+        self.pool_of = {}        # page number -> pool id
+        self.tables = {}         # pa -> Table
+        self.slots = {}          # (parent pa, index) -> child pa
+        self.table_at = {}       # (root, level, va) -> pa
+        self.levels = [0] * 5    # live tables per level
+        self.seq = 0
+        self.handlers = {
+            "pmm.init": self.pmm_init, "pmm.set": self.pmm_set,
+            "pmm.clear": self.pmm_clear, "stat.pmm": self.stat_pmm,
+            "ptp.create": self.ptp_create, "ptp.alloc": self.ptp_alloc,
+            "ptp.free": self.ptp_free, "ptp.destroy": self.ptp_destroy,
+            "stat.ptp": self.stat_ptp, "pt.new": self.pt_new, "pt.free": self.pt_free,
+            "vm.map": self.vm_map, "vm.unmap": self.vm_unmap,
+            "vm.protect": self.vm_protect, "stat.vm": self.stat_vm,
+            "tlb.invlpg": self.tlb_invlpg, "tlb.flush": self.tlb_flush,
+            "tlb.cr3": self.tlb_cr3,
+        }
+
+    # --- driving -----------------------------------------------------------
+
+    def find(self, e, rule, text):
+        self.findings.append(Finding(f"event {e.seq}", rule, f"{e.text()} but {text}"))
+
+    def apply(self, e):
+        self.seq = e.seq
+        h = self.handlers.get(e.cat + "." + e.name)
+        if h is None:
+            return
+        try:
+            h(e)
+        except (KeyError, ValueError) as x:
+            self.findings.append(Finding(f"event {e.seq}", "event-keys",
+                                         f"{e.text()} lacks or garbles key {x}"))
+
+    def run(self, events, at=None, observe=None):
+        for e in events:
+            if at is not None and e.seq > at:
+                return
+            self.apply(e)
+            if observe:
+                observe(self, e)
+        if at is None:
+            self.finish()
+
+    def finish(self):
+        """End-of-trace rules: leaks and never-invalidated TLB entries."""
+        if self.trace.status not in ENDED_NORMALLY:
+            return
+        if self.pmm_on and self.vm_on:
+            self.report_leaks()
+        if self.vm_on and self.tlb_on and self.stale:
+            va, (seq, _, _) = min(self.stale.items(), key=lambda kv: kv[1][0])
+            self.findings.append(Finding(
+                "end", "tlb-stale", f"{len(self.stale)} page(s) unmapped or protected and "
+                f"never invalidated, first va={va * PAGE:#x} (event {seq})"))
+
+    def report_leaks(self):
+        leaked = sorted(p for p in self.unmapped if self.why[p] and not self.referenced(p))
+        runs = []
+        for p in leaked:
+            if runs and runs[-1][1] == p:
+                runs[-1][1] = p + 1
+            else:
+                runs.append([p, p + 1])
+        for a, b in runs[:20]:
+            self.findings.append(Finding(
+                "end", "leak", f"{b - a} page(s) at pa={a * PAGE:#x} allocated (event "
+                f"{self.setter[a]}, why={self.reason(a)}), unmapped (event "
+                f"{self.unmapped[a]}) and never freed"))
+
+    # --- pmm: the bitmap ---------------------------------------------------
+
+    def reason(self, page):
+        w = self.why[page]
+        return REASONS[w - 1] if w else "free"
+
+    def reason_code(self, name):
+        if name not in REASONS:
+            REASONS.append(name)
+        return REASONS.index(name) + 1
+
+    def pmm_range(self, e):
+        """(first page, page count) of a pmm event, or None with a finding."""
+        pa, n = e.int("pa"), e.int("n")
+        if not self.pages:
+            self.find(e, "pmm-uninit", "no pmm.init came before it")
+            return None
+        if pa % PAGE or n <= 0 or pa // PAGE + n > self.pages:
+            self.find(e, "pmm-range", f"the bitmap covers pages 0x0-{self.pages * PAGE:#x} "
+                      "and runs are page-aligned with n >= 1")
+            return None
+        return pa // PAGE, n
+
+    def pmm_init(self, e):
+        self.pages = e.int("pages")
+        self.why = bytearray(b"\x01") * self.pages
+        self.setter = array("q", [e.seq]) * self.pages
+        self.free = self.usable = 0
+
+    def pmm_set(self, e):
+        r = self.pmm_range(e)
+        if not r:
+            return
+        a, n = r
+        if self.why.count(b"\0", a, a + n) != n:
+            p = next(i for i in range(a, a + n) if self.why[i])
+            self.find(e, "pmm-double-set", f"page {p * PAGE:#x} is already used (set by "
+                      f"event {self.setter[p]}, why={self.reason(p)})")
+            return
+        code = self.reason_code(e.keys.get("why", "?"))
+        self.why[a:a + n] = bytes([code]) * n
+        self.setter[a:a + n] = array("q", [e.seq]) * n
+        self.free -= n
+        self.peak_used = max(self.peak_used, self.usable - self.free)
+
+    def pmm_clear(self, e):
+        r = self.pmm_range(e)
+        if not r:
+            return
+        a, n = r
+        if self.why.find(b"\0", a, a + n) >= 0:
+            p = self.why.find(b"\0", a, a + n)
+            self.find(e, "pmm-double-clear", f"page {p * PAGE:#x} is already free (cleared "
+                      f"by event {self.setter[p]})")
+            return
+        if self.freeing_in_use(e, a, n):
+            return
+        if e.keys.get("why") == "usable":
+            self.usable += n
+        self.why[a:a + n] = bytes(n)
+        self.setter[a:a + n] = array("q", [e.seq]) * n
+        self.free += n
+        for p in range(a, a + n):
+            self.unmapped.pop(p, None)
+
+    def freeing_in_use(self, e, a, n):
+        """Rule 3: a page freed must not be mapped, a table or a pool page."""
+        for p in range(a, a + n):
+            pid = self.pool_of.get(p)
+            if pid is not None:
+                self.find(e, "pmm-free-pool", f"page {p * PAGE:#x} belongs to pool {pid} "
+                          f"(created by event {self.pools[pid].seq}), not destroyed")
+                return True
+            if p * PAGE in self.tables:
+                t = self.tables[p * PAGE]
+                self.find(e, "pmm-free-table", f"page {p * PAGE:#x} is a level-{t.level} "
+                          f"page table (pt.new at event {t.seq})")
+                return True
+            ref = self.referenced(p)
+            if ref:
+                self.find(e, "pmm-free-mapped", f"page {p * PAGE:#x} is still mapped at "
+                          f"{ref}")
+                return True
+            stale = self.stale_pa.get(p)
+            if stale is not None and self.tlb_on:
+                self.find(e, "tlb-stale", f"page {p * PAGE:#x} was unmapped from "
+                          f"va={stale * PAGE:#x} and that VA was never invalidated")
+                return True
+        return False
+
+    def stat_pmm(self, e):
+        if not self.pages:
+            return
+        want = {"total": self.pages, "usable": self.usable, "free": self.free,
+                "used": self.usable - self.free}
+        for key, value in want.items():
+            if key in e.keys and e.int(key) != value:
+                self.find(e, "stat-pmm", f"the replayed bitmap has {key}={value}")
+                return
+        if e.int("reserved", 0) > e.int("used", 0):
+            self.find(e, "stat-pmm", "reserved pages cannot exceed used pages")
+
+    # --- ptp: pools ---------------------------------------------------------
+
+    def ptp_create(self, e):
+        pid, pa, n = e.int("id"), e.int("pa"), e.int("pages")
+        if pid in self.pools:
+            self.find(e, "ptp-exists", f"pool {pid} exists (event {self.pools[pid].seq})")
+            return
+        if self.pmm_on and self.pages:
+            a = pa // PAGE
+            bad = [p for p in range(a, a + n) if p >= self.pages or self.reason(p) != "pool"]
+            if bad:
+                self.find(e, "ptp-not-pool", f"page {bad[0] * PAGE:#x} is "
+                          f"{'outside the bitmap' if bad[0] >= self.pages else 'why=' + self.reason(bad[0])}, "
+                          "not taken with why=pool")
+        self.pools[pid] = Pool(pid, pa, e.int("va"), n, e.keys.get("kind"), e.seq)
+        for p in range(pa // PAGE, pa // PAGE + n):
+            self.pool_of[p] = pid
+
+    def pool_page(self, e):
+        pid, pa = e.int("id"), e.int("pa")
+        pool = self.pools.get(pid)
+        if pool is None:
+            self.find(e, "ptp-unknown", f"there is no pool {pid}")
+            return None, pa
+        if pa % PAGE or not pool.pa <= pa < pool.pa + pool.pages * PAGE:
+            self.find(e, "ptp-outside", f"pool {pid} spans {pool.pa:#x}-"
+                      f"{pool.pa + pool.pages * PAGE:#x}")
+            return None, pa
+        return pool, pa
+
+    def ptp_alloc(self, e):
+        pool, pa = self.pool_page(e)
+        if pool is None:
+            return
+        if pa in pool.allocated:
+            self.find(e, "ptp-double-alloc", f"page {pa:#x} was handed out by event "
+                      f"{pool.allocated[pa]} and not given back")
+            return
+        pool.allocated[pa] = e.seq
+
+    def ptp_free(self, e):
+        pool, pa = self.pool_page(e)
+        if pool is None:
+            return
+        if pa not in pool.allocated:
+            self.find(e, "ptp-double-free", f"page {pa:#x} is not handed out by pool {pool.id}")
+            return
+        if pa in self.tables:
+            self.find(e, "ptp-free-table", f"page {pa:#x} is still a level-"
+                      f"{self.tables[pa].level} table (pt.new at event {self.tables[pa].seq})")
+            return
+        del pool.allocated[pa]
+
+    def ptp_destroy(self, e):
+        pid = e.int("id")
+        pool = self.pools.pop(pid, None)
+        if pool is None:
+            self.find(e, "ptp-unknown", f"there is no pool {pid}")
+            return
+        for p in range(pool.pa // PAGE, pool.pa // PAGE + pool.pages):
+            self.pool_of.pop(p, None)
+        dead = [t for t in self.tables.values() if t.pool == pid]
+        for t in dead:
+            self.drop_table(t)
+        self.drop_roots({t.pa for t in dead if t.level == 4})
+
+    def stat_ptp(self, e):
+        """used counts the pages handed out plus the pool's own allocation
+        bitmap, kept in its last ceil(pages / 32768) pages (src/mm/ptp.c)."""
+        pool = self.pools.get(e.int("id"))
+        if pool is None:
+            self.find(e, "stat-ptp", "the replay has no such pool")
+            return
+        used = len(pool.allocated) + -(-pool.pages // (PAGE * 8))
+        if e.int("pages") != pool.pages or e.int("used") != used:
+            self.find(e, "stat-ptp", f"the replayed pool {pool.id} has pages={pool.pages} "
+                      f"used={used} ({len(pool.allocated)} handed out + its bitmap)")
+
+    # --- pt: page-table pages -------------------------------------------------
+
+    def pt_new(self, e):
+        pa, level = e.int("pa"), e.int("level")
+        parent, index = e.int("parent"), e.int("index")
+        if pa in self.tables:
+            self.find(e, "pt-double-new", f"page {pa:#x} is already a level-"
+                      f"{self.tables[pa].level} table (event {self.tables[pa].seq})")
+            return
+        pid = self.pool_of.get(pa // PAGE)
+        if self.ptp_on and (pid is None or pa not in self.pools[pid].allocated):
+            where = "in no pool" if pid is None else f"not handed out by pool {pid}"
+            self.find(e, "pt-not-pool", f"page {pa:#x} is {where}")
+            return
+        if self.pmm_on and self.pages and (pa // PAGE >= self.pages or not self.why[pa // PAGE]):
+            self.find(e, "pt-not-used", f"page {pa:#x} is free in the bitmap")
+            return
+        if level == 4:
+            if parent:
+                self.find(e, "pt-parent", "a PML4 has parent=0x0")
+                return
+            t = Table(pa, 4, 0, 0, pa, 0, pid, e.seq)
+        else:
+            t = self.child_table(e, pa, level, parent, index, pid)
+            if t is None:
+                return
+        self.tables[pa] = t
+        self.table_at[(t.root, level, t.va)] = pa
+        self.levels[level] += 1
+        if level == 4 and pid is not None:
+            self.as_root[pid] = pa  # an address space is numbered by its pool
+
+    def child_table(self, e, pa, level, parent, index, pid):
+        up = self.tables.get(parent)
+        if up is None or up.level != level + 1:
+            what = "no table" if up is None else f"a level-{up.level} table"
+            self.find(e, "pt-parent", f"parent {parent:#x} is {what}, expected level {level + 1}")
+            return None
+        if not 0 <= index < 512 or (parent, index) in self.slots:
+            self.find(e, "pt-slot-taken", f"entry {index} of {parent:#x} already points to "
+                      f"{self.slots.get((parent, index), 0):#x}")
+            return None
+        va = up.va + (index << (12 + 9 * level))
+        if level == 3 and index >= 256:
+            va |= 0xFFFF000000000000
+        self.slots[(parent, index)] = pa
+        up.used += 1
+        return Table(pa, level, parent, index, up.root, va, pid, e.seq)
+
+    def pt_free(self, e):
+        pa, level = e.int("pa"), e.int("level")
+        t = self.tables.get(pa)
+        if t is None or t.level != level:
+            self.find(e, "pt-free-unknown", f"page {pa:#x} is not a level-{level} table")
+            return
+        if (t.parent, t.index) != (e.int("parent"), e.int("index")):
+            self.find(e, "pt-parent", f"the table sits in entry {t.index} of {t.parent:#x}")
+            return
+        if t.used:
+            self.find(e, "pt-free-not-empty", f"the table still has {t.used} present "
+                      f"entr{'y' if t.used == 1 else 'ies'}")
+            return
+        self.drop_table(t)
+
+    def drop_table(self, t):
+        self.tables.pop(t.pa, None)
+        self.table_at.pop((t.root, t.level, t.va), None)
+        if self.slots.pop((t.parent, t.index), None) is not None:
+            up = self.tables.get(t.parent)
+            if up:
+                up.used -= 1
+        self.levels[t.level] -= 1

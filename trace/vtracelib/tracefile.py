@@ -1,0 +1,220 @@
+"""tracefile - read a Vitrine trace (docs/trace-format.md) and check its frame.
+
+A trace is bytes: a header, metadata lines, events and an end record. This
+module turns it into a Trace (header, enabled categories, a list of Event)
+and frame findings (rule 1 of the replay checker: version, sequence without
+gaps, end record, count and CRC). Input that is not a trace at all (empty,
+binary, wrong version) raises Unreadable, which vtrace turns into one line
+and exit status 2.
+"""
+import re
+import zlib
+
+VERSION = 1
+LINE_MAX = 256  # bytes, the newline included
+ALWAYS_ENABLED = ("cpu", "err", "warn")
+
+HEADER_RE = re.compile(rb'^@vitrine v(\d+)(?: (.*))?$')
+END_RE = re.compile(r'^@end count=(\d+) crc=0x([0-9a-f]{8}) status=([a-z_]+)$')
+EVENT_RE = re.compile(r'^([1-9][0-9]*) ([a-z0-9_]+)\.([a-z0-9_]+)((?: \S+?=(?:"[^"]*"|\S*))*)$')
+KEY_RE = re.compile(r' ([^\s=]+)=("[^"]*"|\S*)')
+
+
+class Unreadable(Exception):
+    """The input is not a Vitrine trace this tool can read (exit 2)."""
+
+
+class Finding:
+    """A broken rule: where (event number or line), which rule, what broke."""
+
+    def __init__(self, where, rule, text):
+        self.where, self.rule, self.text = where, rule, text
+
+    def __str__(self):
+        return f"{self.where}: rule {self.rule}: {self.text}"
+
+
+class Event:
+    """One event line: seq, category, name, keys (strings, in order)."""
+    __slots__ = ("seq", "cat", "name", "keys", "line", "lineno")
+
+    def __init__(self, seq, cat, name, keys, line, lineno):
+        self.seq, self.cat, self.name = seq, cat, name
+        self.keys, self.line, self.lineno = keys, line, lineno
+
+    @property
+    def full(self):
+        return f"{self.cat}.{self.name}"
+
+    def text(self):
+        """The line without its sequence number."""
+        return self.line.split(" ", 1)[1]
+
+    def int(self, key, default=None):
+        """The value of key as a number (hex with 0x, else decimal)."""
+        v = self.keys.get(key)
+        if v is None:
+            if default is not None:
+                return default
+            raise KeyError(key)
+        return int(v, 0)
+
+
+class Trace:
+    def __init__(self):
+        self.version = None
+        self.header = ""
+        self.cats = None        # set of enabled categories, None: unknown
+        self.meta = []          # metadata lines, without '#'
+        self.events = []
+        self.end = None         # dict count, crc, status; None: missing
+        self.findings = []      # frame findings
+
+    def enabled(self, *cats):
+        """True if every category named is enabled (or unknown: assume so)."""
+        return self.cats is None or all(c in self.cats for c in cats)
+
+    @property
+    def status(self):
+        return self.end["status"] if self.end else None
+
+
+def parse_keys(rest):
+    """'key=value key="a b"' -> dict, in order."""
+    if '"' not in rest:
+        keys = {}
+        for item in rest.split():
+            k, _, v = item.partition("=")
+            keys[k] = v
+        return keys
+    return {k: v for k, v in KEY_RE.findall(" " + rest.strip())}
+
+
+def read_bytes(path, stdin):
+    """The whole input: a path, or '-' for stdin. Raises Unreadable."""
+    try:
+        if path == "-":
+            return stdin.buffer.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise Unreadable(f"cannot read {path}: {e.strerror}")
+
+
+def split_lines(data):
+    """Lines of the input, CR stripped (a pty turns LF into CRLF)."""
+    if not data:
+        raise Unreadable("empty input: not a Vitrine trace")
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise Unreadable(f"binary data (a NUL byte) at line {line}: not a Vitrine trace")
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [l[:-1] if l.endswith(b"\r") else l for l in lines]
+
+
+def check_header(first):
+    m = HEADER_RE.match(first[:LINE_MAX * 4])
+    if not m:
+        shown = first[:40].decode("ascii", "replace")
+        raise Unreadable(f"not a Vitrine trace: the first line is {shown!r}, "
+                         f"expected '@vitrine v{VERSION} cmdline=...'")
+    version = int(m.group(1))
+    if version != VERSION:
+        raise Unreadable(f"trace format v{version} is not supported "
+                         f"(this vtrace reads v{VERSION})")
+    return version
+
+
+def parse(data):
+    """Parses bytes into a Trace with its frame findings. Raises Unreadable."""
+    lines = split_lines(data)
+    t = Trace()
+    t.version = check_header(lines[0])
+    t.header = lines[0].decode("ascii", "replace")
+    crc = 0
+    end_at = None
+    for i, raw in enumerate(lines):
+        lineno = i + 1
+        if len(raw) + 1 > LINE_MAX:
+            t.findings.append(Finding(f"line {lineno}", "frame-line-length",
+                                      f"{len(raw) + 1} bytes, the limit is {LINE_MAX}"))
+            raw = raw[:LINE_MAX * 4]
+        if raw.startswith(b"@end"):
+            end_at = parse_end(t, raw, lineno, crc)
+            if end_at is not None:
+                after = len(lines) - lineno
+                if after:
+                    t.findings.append(Finding(f"line {lineno + 1}", "frame-after-end",
+                                              f"{after} line(s) after the end record"))
+                break
+            continue
+        crc = zlib.crc32(raw + b"\n", crc)
+        if i == 0:
+            continue
+        parse_line(t, raw, lineno)
+    if t.end is None:
+        last = t.events[-1].seq if t.events else 0
+        t.findings.append(Finding(f"line {len(lines)}", "frame-end",
+                                  f"no end record: the trace was cut short after event {last}"))
+    check_sequence(t)
+    return t
+
+
+def parse_end(t, raw, lineno, crc):
+    text = raw.decode("ascii", "replace")
+    m = END_RE.match(text)
+    if not m:
+        t.findings.append(Finding(f"line {lineno}", "frame-syntax",
+                                  f"malformed end record {text[:80]!r}"))
+        return None
+    t.end = {"count": int(m.group(1)), "crc": int(m.group(2), 16),
+             "status": m.group(3), "lineno": lineno}
+    if t.end["count"] != len(t.events):
+        t.findings.append(Finding(f"line {lineno}", "frame-count",
+                                  f"end record says count={t.end['count']} but the trace "
+                                  f"has {len(t.events)} events"))
+    if t.end["crc"] != crc:
+        t.findings.append(Finding(f"line {lineno}", "frame-crc",
+                                  f"end record says crc={t.end['crc']:#010x} but the bytes "
+                                  f"before it have crc={crc:#010x}: the trace was edited"))
+    return lineno
+
+
+def parse_line(t, raw, lineno):
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        t.findings.append(Finding(f"line {lineno}", "frame-syntax",
+                                  "non-ASCII bytes in a trace line"))
+        return
+    if text.startswith("#"):
+        t.meta.append(text[1:])
+        if text.startswith("#cats "):
+            t.cats = set(text[6:].split(",")) | set(ALWAYS_ENABLED)
+        return
+    m = EVENT_RE.match(text)
+    if not m:
+        t.findings.append(Finding(f"line {lineno}", "frame-syntax",
+                                  f"not 'SEQ CAT.EVENT key=value...': {text[:80]!r}"))
+        return
+    keys = parse_keys(m.group(4))
+    t.events.append(Event(int(m.group(1)), m.group(2), m.group(3), keys, text, lineno))
+
+
+def check_sequence(t):
+    expected = 1
+    for e in t.events:
+        if e.seq != expected:
+            what = (f"{e.seq - expected} event(s) missing" if e.seq > expected
+                    else "numbered backwards")
+            t.findings.append(Finding(f"event {e.seq}", "frame-seq",
+                                      f"expected event {expected} at line {e.lineno}: {what}"))
+        expected = e.seq + 1
+
+
+def load(path, stdin):
+    """Reads and parses a trace file ('-': stdin)."""
+    return parse(read_bytes(path, stdin))
