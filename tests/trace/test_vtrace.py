@@ -366,7 +366,7 @@ class Tools(Base):
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"\s9  ptp.alloc")
         self.assertIn("used now 273 (1092 KiB), peak 277", out)
-        self.assertIn("used now 8, peak 9", out)
+        self.assertIn("handed out now 8, peak 9", out)
         self.assertIn("L4=1, L3=3, L2=3, L1=1", out)
 
     def test_state_coalesces_like_info_tab(self):

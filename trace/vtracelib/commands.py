@@ -1,5 +1,4 @@
 """commands - vtrace's text subcommands: check, diff, show, stats, state."""
-import re
 import sys
 
 from .replay import Replay, REASONS
@@ -120,33 +119,32 @@ def diff(args):
 
 # --- show --------------------------------------------------------------------
 
-def extent(e, base_key, unit_of):
-    """[lo, hi) of the addresses an event touches through base_key, or None."""
-    v = e.keys.get(base_key)
-    if v is None or not v.startswith("0x"):
+def extent(e, key):
+    """[lo, hi) of the addresses an event touches through key ('va' or
+    'pa'; mmap events give a physical base and len), or None."""
+    try:
+        if key == "pa" and "base" in e.keys and "len" in e.keys:
+            lo = int(e.keys["base"], 0)
+            return lo, lo + int(e.keys["len"], 0)
+        if key not in e.keys:
+            return None
+        lo = int(e.keys[key], 0)
+        unit = LARGE * PAGE if e.keys.get("size") == "2M" else PAGE
+        return lo, lo + int(e.keys.get("n", "1"), 0) * unit
+    except ValueError:
         return None
-    lo = int(v, 16)
-    n = int(e.keys.get("n", "1"))
-    return lo, lo + n * unit_of(e)
-
-
-def page_unit(e):
-    return LARGE * PAGE if e.keys.get("size") == "2M" else PAGE
 
 
 def matches(e, args):
     if args.cat and e.cat not in args.cat.split(","):
         return False
-    if args.event and e.full not in args.event.split(",") and e.name not in args.event.split(","):
+    if args.event and not {e.full, e.name} & set(args.event.split(",")):
         return False
     if args.seq and not args.seq[0] <= e.seq <= args.seq[1]:
         return False
     for want, key in ((args.va, "va"), (args.pa, "pa")):
         if want:
-            ext = extent(e, key, page_unit) or (extent(e, "base", lambda _: 1) if key == "pa" else None)
-            if key == "pa" and e.keys.get("len"):
-                lo = int(e.keys["base"], 16)
-                ext = (lo, lo + int(e.keys["len"], 0))
+            ext = extent(e, key)
             if not ext or ext[1] <= want[0] or ext[0] > want[1]:
                 return False
     return True
@@ -193,7 +191,7 @@ def stats(args):
                 by_why[REASONS[code - 1]] = r.why.count(code)
         print("  used by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(by_why.items())))
     for pid, p in sorted(r.pools.items()):
-        print(f"pool {pid}: {p.pages} pages at pa={p.pa:#x}, used now {len(p.allocated)}, "
+        print(f"pool {pid}: {p.pages} pages at pa={p.pa:#x}, handed out now {len(p.allocated)}, "
               f"peak {pool_peak.get(pid, 0)}, kind={p.kind}")
     print("tables per level: " + ", ".join(
         f"L{lv}={r.levels[lv]}" for lv in (4, 3, 2, 1)))
@@ -237,6 +235,3 @@ def state(args):
                   f"  {size // 1024:>8d}K  {f}")
     return 0
 
-
-def flag_text(f):
-    return re.sub(r"\s+", "", f)

@@ -56,9 +56,15 @@ def memory_node(r):
 
 def table_nodes(r):
     names = {4: "PML4", 3: "PDPT", 2: "PD", 1: "PT"}
-    tables = sorted(r.tables.values(), key=lambda t: (t.root, -t.level, t.va))[:MAX_TABLES]
+    tables = sorted(r.tables.values(), key=lambda t: (t.root, -t.level, t.va))
+    empty = [t for t in tables if not t.used and t.level < 4]
+    if len(empty) > 8:  # e.g. the kernel half's PDPTs made in advance
+        tables = [t for t in tables if t.used or t.level == 4]
+    tables = tables[:MAX_TABLES]
     shown = {t.pa for t in tables}
     out = []
+    if len(empty) > 8:
+        out.append(f'empty [shape=note label="{len(empty)} empty tables not drawn"];')
     for t in tables:
         label = f"{names[t.level]} {t.pa:#x}\\nva {t.va:#x}\\n{t.used} present"
         out.append(f't{t.pa:x} [shape=box style=filled fillcolor="#e3f2fd" '

@@ -191,31 +191,31 @@ class Replay(VmState):
         self.why[a:a + n] = bytes(n)
         self.setter[a:a + n] = array("q", [e.seq]) * n
         self.free += n
-        for p in range(a, a + n):
-            self.unmapped.pop(p, None)
+        if self.unmapped:
+            for p in range(a, a + n):
+                self.unmapped.pop(p, None)
 
     def freeing_in_use(self, e, a, n):
         """Rule 3: a page freed must not be mapped, a table or a pool page."""
+        pool_of, tables, refs, stale_pa = self.pool_of, self.tables, self.refs, self.stale_pa
         for p in range(a, a + n):
-            pid = self.pool_of.get(p)
-            if pid is not None:
+            if p in pool_of:
+                pid = pool_of[p]
                 self.find(e, "pmm-free-pool", f"page {p * PAGE:#x} belongs to pool {pid} "
                           f"(created by event {self.pools[pid].seq}), not destroyed")
                 return True
-            if p * PAGE in self.tables:
-                t = self.tables[p * PAGE]
+            if tables and p * PAGE in tables:
+                t = tables[p * PAGE]
                 self.find(e, "pmm-free-table", f"page {p * PAGE:#x} is a level-{t.level} "
                           f"page table (pt.new at event {t.seq})")
                 return True
-            ref = self.referenced(p)
-            if ref:
+            if refs and (p in refs or ("2M", p >> 9) in refs):
                 self.find(e, "pmm-free-mapped", f"page {p * PAGE:#x} is still mapped at "
-                          f"{ref}")
+                          f"{self.referenced(p)}")
                 return True
-            stale = self.stale_pa.get(p)
-            if stale is not None and self.tlb_on:
+            if stale_pa and p in stale_pa and self.tlb_on:
                 self.find(e, "tlb-stale", f"page {p * PAGE:#x} was unmapped from "
-                          f"va={stale * PAGE:#x} and that VA was never invalidated")
+                          f"va={stale_pa[p] * PAGE:#x} and that VA was never invalidated")
                 return True
         return False
 

@@ -16,7 +16,9 @@ ALWAYS_ENABLED = ("cpu", "err", "warn")
 
 HEADER_RE = re.compile(rb'^@vitrine v(\d+)(?: (.*))?$')
 END_RE = re.compile(r'^@end count=(\d+) crc=0x([0-9a-f]{8}) status=([a-z_]+)$')
-EVENT_RE = re.compile(r'^([1-9][0-9]*) ([a-z0-9_]+)\.([a-z0-9_]+)((?: \S+?=(?:"[^"]*"|\S*))*)$')
+NAME_RE = re.compile(r'^[a-z0-9_]+\.[a-z0-9_]+$')
+KEYS_RE = re.compile(r'^[^\s=]+=')
+NAMES = {}  # event name -> (category, event), validated once
 KEY_RE = re.compile(r' ([^\s=]+)=("[^"]*"|\S*)')
 
 
@@ -82,11 +84,10 @@ class Trace:
 def parse_keys(rest):
     """'key=value key="a b"' -> dict, in order."""
     if '"' not in rest:
-        keys = {}
-        for item in rest.split():
-            k, _, v = item.partition("=")
-            keys[k] = v
-        return keys
+        try:
+            return dict(item.split("=", 1) for item in rest.split())
+        except ValueError:
+            pass  # an item without '=': the slow path says which
     return {k: v for k, v in KEY_RE.findall(" " + rest.strip())}
 
 
@@ -195,13 +196,18 @@ def parse_line(t, raw, lineno):
         if text.startswith("#cats "):
             t.cats = set(text[6:].split(",")) | set(ALWAYS_ENABLED)
         return
-    m = EVENT_RE.match(text)
-    if not m:
+    seq, _, rest = text.partition(" ")
+    name, _, rest = rest.partition(" ")
+    cat_event = NAMES.get(name)
+    if cat_event is None and NAME_RE.match(name):
+        cat_event = NAMES[name] = tuple(name.split("."))
+    if cat_event is None or not seq.isdigit() or seq[0] == "0" or \
+            (rest and not KEYS_RE.match(rest)):
         t.findings.append(Finding(f"line {lineno}", "frame-syntax",
                                   f"not 'SEQ CAT.EVENT key=value...': {text[:80]!r}"))
         return
-    keys = parse_keys(m.group(4))
-    t.events.append(Event(int(m.group(1)), m.group(2), m.group(3), keys, text, lineno))
+    keys = parse_keys(rest) if rest else {}
+    t.events.append(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno))
 
 
 def check_sequence(t):
