@@ -189,12 +189,6 @@ class Mappings(Base):
         ev[i] = "stat.vm as=0 mapped=16421 tables=9"
         self.assertCaught(ev, "stat-vm")
 
-    def test_unmap_of_a_pinned_page_is_found(self):
-        ev = self.events()
-        i = gen.index_of(ev, "vm.map as=0 va=0xffffc")
-        ev[i] = gen.vm_map(gen.KALLOC_VA, gen.KALLOC_PA, 4, "P|W|NX|OWN|PIN")
-        self.assertCaught(ev, "vm-unmap-pinned")
-
     def test_unmapping_part_of_a_2m_page_is_found(self):
         ev = self.events()
         ev.insert(len(ev) - 1, "vm.unmap as=0 va=0xffff800000201000 n=1")

@@ -1,4 +1,5 @@
 """commands - vtrace's text subcommands: check, diff, show, stats, state."""
+import re
 import sys
 
 from .replay import Replay, REASONS
@@ -30,6 +31,7 @@ def check(args):
 
 PA_KEYS = ("pa", "parent", "bitmap")
 PTE_ADDR = 0x000FFFFFFFFFF000
+HEX = re.compile(r"^0x[0-9a-f]+$")
 
 
 class Scrubber:
@@ -48,10 +50,10 @@ class Scrubber:
             return e.text()
         parts = [e.full]
         for k, v in e.keys.items():
-            if k in PA_KEYS and v.startswith("0x") and int(v, 16):
-                v = self.name(int(v, 16))
-            elif k == "pte" and v.startswith("0x"):
-                raw = int(v, 16)
+            raw = int(v, 16) if v[:2] == "0x" and HEX.match(v) else None
+            if k in PA_KEYS and raw:
+                v = self.name(raw)
+            elif k == "pte" and raw is not None:
                 v = f"{self.name(raw & PTE_ADDR)}+{raw & ~PTE_ADDR:#x}"
             parts.append(f"{k}={v}")
         return " ".join(parts)

@@ -155,12 +155,6 @@ class VmState:
         asid, va, n = e.int("as"), e.int("va"), e.int("n")
         if self.pages_absent(e, asid, va, n, "vm-unmap-absent"):
             return
-        for i in range(n):
-            m = self.lookup(asid, va // PAGE + i)
-            if "PIN" in flag_set(m[1]):
-                self.find(e, "vm-unmap-pinned", f"va={va + i * PAGE:#x} is pinned "
-                          f"(mapped by event {m[2]})")
-                return
         if self.splits_2m(e, asid, va, n):
             return
         vpn, end = va // PAGE, va // PAGE + n
