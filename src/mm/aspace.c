@@ -65,8 +65,10 @@ status_t aspace_destroy(struct aspace *as)
 	if (arch_read_cr3() == pool->pa)
 		return trace_error(STATUS_BUSY, __func__, "id=%u cr3=%#lx",
 				   pool->id, pool->pa);
-	vm_clear(pool, 0, USER_END / PAGE_SIZE, true);
-	vm_clear(vm_kernel_pool, pool->window_va, pool->pages, true);
+	vm_unpin_all(pool, 0, USER_END / PAGE_SIZE);
+	vm_clear(pool, 0, USER_END / PAGE_SIZE);
+	vm_unpin_all(vm_kernel_pool, pool->window_va, pool->pages);
+	vm_clear(vm_kernel_pool, pool->window_va, pool->pages);
 	trace_event(TRACE_AS, "destroy", "id=%u", pool->id);
 	status_t st = ptp_destroy(pool);
 	ASSERT(st == STATUS_OK);

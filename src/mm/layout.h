@@ -54,6 +54,11 @@
 #define KALLOC_BASE PML4_SLOT_BASE(KALLOC_SLOT)           /* 0xFFFFC00000000000 */
 #define KALLOC_END PML4_SLOT_BASE(KALLOC_SLOT + 64)       /* 0xFFFFE00000000000 */
 
+/* A slot for scenarios and the demo to map into freely (8 slots). */
+#define SCRATCH_SLOT 448
+#define SCRATCH_BASE PML4_SLOT_BASE(SCRATCH_SLOT)         /* 0xFFFFE00000000000 */
+#define SCRATCH_END PML4_SLOT_BASE(SCRATCH_SLOT + 8)
+
 /* User space: the low half, minus the first 4 MiB (NULL and friends). */
 #define USER_BASE 0x400000ull
 #define USER_END (1ull << (VA_BITS - 1))                  /* 0x0000800000000000 */

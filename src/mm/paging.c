@@ -239,8 +239,10 @@ status_t vm_map_new(struct ptp *pool, vaddr_t va, uint64_t pages,
 		if (st != STATUS_OK) {
 			vm_run_flush(&run);
 			pool->mapped_pages += i;
-			if (i)
-				vm_clear(pool, va, i, true);
+			if (i) {
+				vm_unpin_all(pool, va, i);
+				vm_clear(pool, va, i);
+			}
 			return st; /* pmm wrote the err event */
 		}
 		pte_t *e = vm_walk_create(&w, va + i * PAGE_SIZE, PT_LEVEL_PT);

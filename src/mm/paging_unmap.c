@@ -86,8 +86,7 @@ static void vm_unmap_event(unsigned as, vaddr_t va, uint64_t n)
 }
 
 /* Unmaps the leaves of [start, last], all inside one 2 MiB chunk. */
-static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last,
-			   bool force)
+static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last)
 {
 	struct vm_walk w;
 	vm_walk_init(&w, pool);
@@ -97,7 +96,7 @@ static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last,
 	pte_t *e;
 	owned_count = 0;
 	while (vm_next_mapped(&w, cur, last, &leaf, &leaf_last, &e)) {
-		ASSERT(force || !(e->raw & PTE_PIN)); /* checked by callers */
+		ASSERT(!(e->raw & PTE_PIN)); /* checked or unpinned by callers */
 		uint64_t n = (leaf_last - leaf + 1) / PAGE_SIZE;
 		if (e->raw & PTE_OWN)
 			vm_owned_add(pte_addr(*e), n);
@@ -137,7 +136,7 @@ static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last,
 	}
 }
 
-void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages, bool force)
+void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages)
 {
 	struct vm_walk w;
 	vm_walk_init(&w, pool);
@@ -149,7 +148,7 @@ void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages, bool force)
 				     PAGE_SIZE_2M - 1;
 		if (chunk_last > last)
 			chunk_last = last;
-		vm_clear_chunk(pool, start, chunk_last, force);
+		vm_clear_chunk(pool, start, chunk_last);
 		vm_walk_init(&w, pool); /* tables may have been freed */
 		if (chunk_last >= last)
 			break;
@@ -158,9 +157,10 @@ void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages, bool force)
 }
 
 /*
- * Checks the mapped leaves of a range: none pinned (unless pins are
- * allowed), none sticking out of it; with `full`, no hole either. *mapped
- * gets the number of mapped 4K pages.
+ * Checks the mapped leaves of a range: with `full`, no hole (NOT_MAPPED);
+ * none sticking out of it (HUGE_PAGE); none pinned unless pins are allowed
+ * (PINNED, reported only if nothing else is wrong). *mapped gets the
+ * number of mapped 4K pages.
  */
 static status_t vm_check_leaves(const char *fn, struct ptp *pool, vaddr_t va,
 				uint64_t pages, bool pins_ok, bool full,
@@ -170,6 +170,8 @@ static status_t vm_check_leaves(const char *fn, struct ptp *pool, vaddr_t va,
 	vm_walk_init(&w, pool);
 	vaddr_t last = va + pages * PAGE_SIZE - 1, cur = va, leaf, leaf_last;
 	pte_t *e;
+	vaddr_t pinned = 0;
+	bool any_pinned = false;
 	*mapped = 0;
 	for (;;) {
 		bool found = vm_next_mapped(&w, cur, last, &leaf, &leaf_last, &e);
@@ -179,10 +181,10 @@ static status_t vm_check_leaves(const char *fn, struct ptp *pool, vaddr_t va,
 					   pool->id, va, pages, cur);
 		if (!found)
 			break;
-		if (!pins_ok && (e->raw & PTE_PIN))
-			return trace_error(STATUS_PINNED, fn,
-					   "as=%u va=%#lx n=%lu at=%#lx",
-					   pool->id, va, pages, leaf);
+		if (!pins_ok && (e->raw & PTE_PIN) && !any_pinned) {
+			any_pinned = true; /* a hole or a split page comes first */
+			pinned = leaf;
+		}
 		if (leaf < va || leaf_last > last)
 			return trace_error(STATUS_HUGE_PAGE, fn,
 					   "as=%u va=%#lx n=%lu at=%#lx",
@@ -192,6 +194,9 @@ static status_t vm_check_leaves(const char *fn, struct ptp *pool, vaddr_t va,
 			break;
 		cur = leaf_last + 1;
 	}
+	if (any_pinned)
+		return trace_error(STATUS_PINNED, fn, "as=%u va=%#lx n=%lu at=%#lx",
+				   pool->id, va, pages, pinned);
 	return STATUS_OK;
 }
 
@@ -207,7 +212,7 @@ status_t vm_unmap(struct ptp *pool, vaddr_t va, uint64_t pages)
 				 "as=%u va=%#lx n=%lu", pool->id, va, pages);
 	if (st != STATUS_OK)
 		return st;
-	vm_clear(pool, va, pages, false);
+	vm_clear(pool, va, pages);
 	return STATUS_OK;
 }
 
@@ -224,9 +229,9 @@ static void vm_protect_event(unsigned as, vaddr_t va, uint64_t n, pte_t first)
 }
 
 /*
- * Rewrites every leaf of a fully mapped, checked range: keeps the address
- * and each leaf's own OWN and PS bits; the rest becomes `flags`, or (unpin)
- * the old flags without PIN.
+ * Rewrites every leaf of a checked range: keeps the address and each
+ * leaf's own OWN and PS bits; the rest becomes `flags`. With unpin, only
+ * pinned leaves change, to their old flags without PIN.
  */
 static void vm_rewrite(struct ptp *pool, vaddr_t va, uint64_t pages,
 		       uint64_t flags, bool unpin)
@@ -238,10 +243,19 @@ static void vm_rewrite(struct ptp *pool, vaddr_t va, uint64_t pages,
 	uint64_t run_n = 0;
 	pte_t run_first = { 0 }, *e;
 	while (vm_next_mapped(&w, cur, last, &leaf, &leaf_last, &e)) {
+		if (unpin && !(e->raw & PTE_PIN)) {
+			vm_protect_event(pool->id, run_va, run_n, run_first);
+			run_n = 0;
+			if (leaf_last >= last)
+				break;
+			cur = leaf_last + 1;
+			continue;
+		}
 		uint64_t keep = e->raw & (PTE_OWN | PTE_PS);
 		uint64_t f = unpin ? pte_flags(*e) & ~PTE_PIN : flags | keep;
 		pte_t next = pte_make(pte_addr(*e), f);
-		if (run_n && pte_flags(next) != pte_flags(run_first)) {
+		if (run_n && (pte_flags(next) != pte_flags(run_first) ||
+			      leaf != run_va + run_n * PAGE_SIZE)) {
 			vm_protect_event(pool->id, run_va, run_n, run_first);
 			run_n = 0;
 		}
@@ -290,4 +304,9 @@ status_t vm_unpin(struct ptp *pool, vaddr_t va, uint64_t pages)
 		return st;
 	vm_rewrite(pool, va, pages, 0, true);
 	return STATUS_OK;
+}
+
+void vm_unpin_all(struct ptp *pool, vaddr_t va, uint64_t pages)
+{
+	vm_rewrite(pool, va, pages, 0, true);
 }

@@ -59,9 +59,12 @@ bool vm_next_mapped(struct vm_walk *w, vaddr_t from, vaddr_t last,
 status_t vm_check_range(const char *fn, struct ptp *pool, vaddr_t va,
 			uint64_t pages, uint64_t unit);
 
-/* Unmaps [va, va + pages*4K) two-phase; force: pinned pages too.
- * No checks: callers have checked the request. */
-void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages, bool force);
+/* Unmaps [va, va + pages*4K) two-phase. No checks: callers have checked
+ * the request, and no page in it is pinned. */
+void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages);
+
+/* Unpins every pinned page of the range (holes allowed; vm.protect). */
+void vm_unpin_all(struct ptp *pool, vaddr_t va, uint64_t pages);
 
 /* Invalidates n 4K pages from va: invlpg each, or a full flush past the
  * threshold (tlb.invlpg / tlb.flush). */

@@ -93,4 +93,23 @@ static inline struct ptp *fix_kernel(uint64_t pool_pages)
 	return vm_kernel_pool;
 }
 
+/*
+ * What the MMU would do: walk va from the PML4 at cr3, reading tables
+ * through physical memory only (no pool window, no paging code). Returns
+ * the physical address, or ~0 if not mapped.
+ */
+static inline paddr_t fix_mmu_walk(paddr_t cr3, vaddr_t va)
+{
+	paddr_t table = cr3;
+	for (int level = PT_LEVEL_PML4; level >= PT_LEVEL_PT; level--) {
+		pte_t e = ((pte_t *)arch_phys_to_virt(table))[PT_INDEX(va, level)];
+		if (!pte_present(e))
+			return ~0ull;
+		if (level == PT_LEVEL_PT || (level <= PT_LEVEL_PDPT && (e.raw & PTE_PS)))
+			return pte_addr(e) + (va & (PT_LEVEL_SIZE(level) - 1));
+		table = pte_addr(e);
+	}
+	return ~0ull;
+}
+
 #endif

@@ -1,0 +1,125 @@
+/* test_paging_find.c - vm_find_free, the region finder (paging_query.c).
+ * The cases the seeds got wrong: requests of 512 pages and more over
+ * mapped pages, alignment in an empty top-level slot. */
+#include "paging_fixture.h"
+
+#define B 0x40000000ull          /* in PML4 slot 0, populated below */
+#define S1 0x8000000000ull       /* PML4 slot 1: empty */
+#define GIB (1ull << 30)
+
+static vaddr_t find(struct ptp *pool, vaddr_t lo, vaddr_t hi, uint64_t n,
+		    uint64_t align)
+{
+	vaddr_t va = 0;
+	cr_assert_eq(vm_find_free(pool, lo, hi, n, align, &va), STATUS_OK,
+		     "n=%lu align=%lu", n, align);
+	enum vm_range_state s;
+	vm_range_state(pool, va, n, &s);
+	cr_assert_eq(s, VM_RANGE_NONE, "n=%lu align=%lu: %#lx has a mapped page",
+		     n, align, va);
+	cr_assert(va >= lo && va + n * PAGE_SIZE <= hi);
+	if (align > 1)
+		cr_assert_eq(va % (align * PAGE_SIZE), 0);
+	return va;
+}
+
+static struct ptp *populated(void)
+{
+	struct ptp *pool = fix_pool(256);
+	cr_assert_eq(vm_map(pool, B, 0x1000000, PTE_P), STATUS_OK);
+	cr_assert_eq(vm_map(pool, B + 0x201000, 0x1000000, PTE_P), STATUS_OK);
+	return pool;
+}
+
+Test(find, requests_of_every_size_never_cover_a_mapped_page)
+{
+	struct ptp *pool = populated();
+	vaddr_t hi = B + 8 * GIB;
+	cr_assert_eq(find(pool, B, hi, 1, 0), B + 0x1000);
+	cr_assert_eq(find(pool, B, hi, 511, 0), B + 0x1000);
+	cr_assert_eq(find(pool, B, hi, 512, 0), B + 0x1000);
+	cr_assert_eq(find(pool, B, hi, 513, 0), B + 0x202000);
+	cr_assert_eq(find(pool, B, hi, 262144, 0), B + 0x202000);
+}
+
+Test(find, aligned_requests_in_a_populated_slot_skip_to_the_next_boundary)
+{
+	struct ptp *pool = populated();
+	vaddr_t hi = B + 8 * GIB;
+	cr_assert_eq(find(pool, B, hi, 1, 512), B + 0x200000);
+	cr_assert_eq(find(pool, B, hi, 511, 512), B + 0x400000);
+	cr_assert_eq(find(pool, B, hi, 512, 512), B + 0x400000);
+	cr_assert_eq(find(pool, B, hi, 513, 512), B + 0x400000);
+	cr_assert_eq(find(pool, B, hi, 262144, 512), B + 0x400000);
+	cr_assert_eq(find(pool, B, hi, 262144, 262144), B + GIB);
+}
+
+Test(find, a_window_starting_in_an_empty_slot_still_honours_alignment)
+{
+	struct ptp *pool = populated();
+	vaddr_t hi = S1 + 8 * GIB;
+	uint64_t sizes[] = { 1, 511, 512, 513, 262144 };
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(find(pool, S1 + 0x1000, hi, sizes[i], 0), S1 + 0x1000);
+		cr_assert_eq(find(pool, S1 + 0x1000, hi, sizes[i], 512),
+			     S1 + 0x200000);
+	}
+	cr_assert_eq(vm_map(pool, S1 + 0x300000, 0x1000000, PTE_P), STATUS_OK);
+	cr_assert_eq(find(pool, S1 + 0x1000, hi, 1024, 512), S1 + 0x400000);
+	cr_assert_eq(find(pool, S1 + 0x1000, hi, 1024, 0), S1 + 0x301000);
+}
+
+Test(find, a_window_that_crosses_top_level_slots_is_searched_across_them)
+{
+	struct ptp *pool = fix_pool(256);
+	/* fill the last 2 MiB of slot 0 but one page at its very end */
+	vm_map(pool, S1 - PAGE_SIZE, 0x1000000, PTE_P);
+	cr_assert_eq(find(pool, S1 - 0x2000, S1 + GIB, 2, 0), S1);
+	cr_assert_eq(find(pool, S1 - 0x2000, S1 + GIB, 1, 0), S1 - 0x2000);
+}
+
+Test(find, errors_are_distinct)
+{
+	struct ptp *pool = populated();
+	vaddr_t va;
+	cr_assert_eq(vm_find_free(pool, B, B + 0x1000, 1, 0, &va), STATUS_NOT_FOUND);
+	cr_assert_eq(vm_find_free(pool, B, B + 0x3000, 3, 0, &va), STATUS_NOT_FOUND);
+	cr_assert_eq(vm_find_free(pool, B, B + GIB, 1, 3, &va), STATUS_INVALID_ARG);
+	cr_assert_eq(vm_find_free(pool, B, B + GIB, 0, 0, &va), STATUS_ZERO_COUNT);
+	cr_assert_eq(vm_find_free(pool, B + GIB, B, 1, 0, &va), STATUS_INVALID_ARG);
+	cr_assert_eq(vm_find_free(pool, 0x00007FFFFFFFF000ull,
+				  0xFFFF800000001000ull, 1, 0, &va),
+		     STATUS_NON_CANONICAL);
+	cr_assert_eq(host_trace_count("err."), 6);
+}
+
+/* Random mappings in a 4 MiB window; the answer must be the first fit a
+ * brute-force scan finds. */
+Test(find, agrees_with_a_brute_force_first_fit)
+{
+	struct ptp *pool = fix_pool(256);
+	host_trace_off();
+	srand(7);
+	for (int round = 0; round < 200; round++) {
+		vaddr_t va = B + (uint64_t)(rand() % 1024) * PAGE_SIZE;
+		vm_map(pool, va, 0x1000000, PTE_P);
+		uint64_t n = 1 + rand() % 40, align = 1u << (rand() % 5);
+		vaddr_t got;
+		status_t st = vm_find_free(pool, B, B + 0x400000, n, align, &got);
+		vaddr_t want = 0;
+		for (vaddr_t c = B; c + n * PAGE_SIZE <= B + 0x400000;
+		     c += align * PAGE_SIZE) {
+			enum vm_range_state s;
+			vm_range_state(pool, c, n, &s);
+			if (s == VM_RANGE_NONE) {
+				want = c;
+				break;
+			}
+		}
+		if (!want)
+			cr_assert_eq(st, STATUS_NOT_FOUND);
+		else
+			cr_assert_eq(got, want, "round %d n=%lu align=%lu", round,
+				     n, align);
+	}
+}
