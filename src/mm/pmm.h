@@ -24,6 +24,14 @@
 #define PAGE_SIZE (1ull << PAGE_SHIFT)
 #define PAGE_MASK (PAGE_SIZE - 1)
 
+/*
+ * The bitmap's reach: pmm.c finds a free page through three summary levels of
+ * 64 bits above the bitmap's 64-bit words, so it covers 64^4 pages (64 GiB).
+ */
+#define PMM_MAX_PAGES (1ull << (6 * 4))
+/* Usable regions pmm_init keeps (the memory map analysis merges ranges). */
+#define PMM_MAX_REGIONS 64
+
 /* Why a run of pages is in use; shown in the trace as why=<name>. */
 #define PMM_REASON_LIST(X)                                              \
 	X(FIRMWARE, "firmware")   /* not usable RAM in the memory map */  \
@@ -99,7 +107,11 @@ status_t pmm_alloc_between(uint64_t min_pages, uint64_t max_pages,
 /* Frees count pages starting at pa; all must be in use (else nothing). */
 status_t pmm_free_region(paddr_t pa, uint64_t count);
 
-/* True if the bitmap marks the page holding pa as used. */
+/* Physical address of the bitmap (valid after pmm_init). */
+paddr_t pmm_bitmap_base(void);
+
+/* True if the bitmap marks the page holding pa as used; true also for an
+ * address beyond the bitmap (not RAM the pmm manages, never allocatable). */
 bool pmm_is_used(paddr_t pa);
 
 void pmm_get_stats(struct pmm_stats *out);

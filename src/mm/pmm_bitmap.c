@@ -1,0 +1,197 @@
+/*
+ * pmm_bitmap.c - the page bitmap, its summary and its searches
+ * (pmm_bitmap.h says what is derived from what).
+ */
+#include "pmm_bitmap.h"
+
+#include "panic.h"
+#include "trace.h"
+
+#define BITS_PER_WORD 64
+#define SUMMARY_LEVELS 3
+#define MAX_WORDS (PMM_MAX_PAGES / BITS_PER_WORD)
+
+struct pmm_bitmap pmm_bitmap;
+
+static uint64_t summary1[MAX_WORDS / BITS_PER_WORD];
+static uint64_t summary2[MAX_WORDS / BITS_PER_WORD / BITS_PER_WORD];
+static uint64_t summary3[1];
+static uint64_t *const summary[SUMMARY_LEVELS + 1] = { NULL, summary1, summary2,
+						       summary3 };
+static const uint64_t summary_words[SUMMARY_LEVELS + 1] = {
+	0, sizeof summary1 / 8, sizeof summary2 / 8, sizeof summary3 / 8
+};
+
+uint64_t pmm_bitmap_bytes(uint64_t pages)
+{
+	uint64_t words = (pages + BITS_PER_WORD - 1) / BITS_PER_WORD;
+	return 2 * words * sizeof(uint64_t); /* used + handed */
+}
+
+void pmm_bitmap_reset(uint64_t *storage, uint64_t pages)
+{
+	struct pmm_bitmap *b = &pmm_bitmap;
+	b->pages = pages;
+	b->words = (pages + BITS_PER_WORD - 1) / BITS_PER_WORD;
+	b->used = storage;
+	b->handed = storage + b->words;
+	b->free = 0;
+	for (uint64_t k = 0; k < b->words; k++) {
+		b->used[k] = ~0ull;
+		b->handed[k] = 0;
+	}
+	for (int level = 1; level <= SUMMARY_LEVELS; level++)
+		for (uint64_t w = 0; w < summary_words[level]; w++)
+			summary[level][w] = 0;
+}
+
+static uint64_t popcount(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (x * 0x0101010101010101ull) >> 56;
+}
+
+/* Bits first..first+n-1 of one word (n >= 1, first + n <= 64). */
+static uint64_t word_mask(uint64_t first, uint64_t n)
+{
+	uint64_t low = n == BITS_PER_WORD ? ~0ull : (1ull << n) - 1;
+	return low << first;
+}
+
+static bool bit_get(const uint64_t *map, uint64_t page)
+{
+	return (map[page / BITS_PER_WORD] >> (page % BITS_PER_WORD)) & 1;
+}
+
+bool pmm_bitmap_is_used(uint64_t page)
+{
+	return bit_get(pmm_bitmap.used, page);
+}
+
+bool pmm_bitmap_is_handed(uint64_t page)
+{
+	return bit_get(pmm_bitmap.handed, page);
+}
+
+/*
+ * Bitmap word k changed: bring the summary levels above it in step. The
+ * climb stops at a level whose word's "not zero" answer did not change.
+ */
+static void summary_update(uint64_t k)
+{
+	bool has_free = pmm_bitmap.used[k] != ~0ull;
+	for (int level = 1; level <= SUMMARY_LEVELS; level++) {
+		uint64_t w = k / BITS_PER_WORD;
+		uint64_t bit = 1ull << (k % BITS_PER_WORD);
+		uint64_t old = summary[level][w];
+		uint64_t now = has_free ? old | bit : old & ~bit;
+		summary[level][w] = now;
+		if ((old != 0) == (now != 0))
+			return;
+		has_free = now != 0;
+		k = w;
+	}
+}
+
+/* Sets or clears n bits of map from first, word by word; returns how many
+ * bits changed; calls summary_update for each word if map is the bitmap. */
+static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
+{
+	uint64_t changed = 0;
+	while (n > 0) {
+		uint64_t k = first / BITS_PER_WORD;
+		uint64_t shift = first % BITS_PER_WORD;
+		uint64_t take = BITS_PER_WORD - shift;
+		if (take > n)
+			take = n;
+		uint64_t mask = word_mask(shift, take);
+		uint64_t old = map[k];
+		map[k] = set ? old | mask : old & ~mask;
+		changed += popcount(old ^ map[k]);
+		if (map == pmm_bitmap.used)
+			summary_update(k);
+		first += take;
+		n -= take;
+	}
+	return changed;
+}
+
+uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
+{
+	uint64_t changed = map_write(pmm_bitmap.used, first, n, used);
+	if (used)
+		pmm_bitmap.free -= changed;
+	else
+		pmm_bitmap.free += changed;
+	return changed;
+}
+
+void pmm_bitmap_set_run(uint64_t first, uint64_t n, const char *why)
+{
+	uint64_t changed = pmm_bitmap_write(first, n, true);
+	ASSERT(changed == n); /* every page of the run was free */
+	trace_event(TRACE_PMM, "set", "pa=%#lx n=%lu why=%s", pmm_page_pa(first),
+		    n, why);
+}
+
+void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why)
+{
+	uint64_t changed = pmm_bitmap_write(first, n, false);
+	ASSERT(changed == n); /* every page of the run was used */
+	trace_event(TRACE_PMM, "clear", "pa=%#lx n=%lu why=%s",
+		    pmm_page_pa(first), n, why);
+}
+
+void pmm_bitmap_hand_out(uint64_t first, uint64_t n)
+{
+	map_write(pmm_bitmap.handed, first, n, true);
+}
+
+/* First index >= i whose bit is set at summary level `level`, or PMM_NONE. */
+static uint64_t summary_next(int level, uint64_t i)
+{
+	uint64_t w = i / BITS_PER_WORD;
+	if (w >= summary_words[level])
+		return PMM_NONE;
+	uint64_t m = summary[level][w] & (~0ull << (i % BITS_PER_WORD));
+	if (m)
+		return w * BITS_PER_WORD + __builtin_ctzll(m);
+	if (level == SUMMARY_LEVELS)
+		return PMM_NONE;
+	uint64_t next = summary_next(level + 1, w + 1);
+	if (next == PMM_NONE)
+		return PMM_NONE;
+	return next * BITS_PER_WORD + __builtin_ctzll(summary[level][next]);
+}
+
+uint64_t pmm_bitmap_next_free(uint64_t page)
+{
+	const uint64_t *used = pmm_bitmap.used;
+	if (page >= pmm_bitmap.pages)
+		return PMM_NONE;
+	uint64_t k = page / BITS_PER_WORD;
+	uint64_t m = ~used[k] & (~0ull << (page % BITS_PER_WORD));
+	if (m)
+		return k * BITS_PER_WORD + __builtin_ctzll(m);
+	k = summary_next(1, k + 1);
+	if (k == PMM_NONE)
+		return PMM_NONE;
+	return k * BITS_PER_WORD + __builtin_ctzll(~used[k]);
+}
+
+uint64_t pmm_bitmap_next_used(uint64_t page, uint64_t limit)
+{
+	while (page < limit) {
+		uint64_t k = page / BITS_PER_WORD;
+		uint64_t m = pmm_bitmap.used[k] &
+			     (~0ull << (page % BITS_PER_WORD));
+		if (m) {
+			uint64_t used = k * BITS_PER_WORD + __builtin_ctzll(m);
+			return used < limit ? used : limit;
+		}
+		page = (k + 1) * BITS_PER_WORD;
+	}
+	return limit;
+}

@@ -1,0 +1,77 @@
+/*
+ * pmm_bitmap.h - the page bitmap and what is derived from it; private to
+ * the physical memory manager (pmm.c is its only user; docs/pmm.md).
+ *
+ * The bitmap (one bit a page, 1 = in use) is the only truth about which
+ * page is used. Two things are derived from it and updated with every word
+ * that changes, so they can never disagree with it:
+ *
+ *   - a three-level summary: level 1 has one bit per bitmap word, set if the
+ *     word has a free page; level 2 one bit per level-1 word, set if that
+ *     word is not zero; level 3 the same one level up. The lowest free page
+ *     is three find-first-set steps away whatever the size of memory and
+ *     whatever contiguous or batch allocations took before: O(1), never a
+ *     scan from page 0 (64^4 pages reachable: PMM_MAX_PAGES);
+ *   - the count of free pages.
+ *
+ * Next to it lives the "handed" map: 1 if an allocator handed the page out
+ * since init. It never decides whether a page is free; it only tells apart
+ * the errors of a free (reserved / double free / never allocated).
+ */
+#ifndef VITRINE_PMM_BITMAP_H
+#define VITRINE_PMM_BITMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pmm.h"
+
+#define PMM_NONE (~0ull) /* "no such page" from the searches */
+
+struct pmm_bitmap {
+	uint64_t *used;   /* the bitmap: bit set = page in use */
+	uint64_t *handed; /* bit set = handed out since init */
+	uint64_t pages;   /* pages covered, from physical 0 */
+	uint64_t words;   /* 64-bit words of each map */
+	uint64_t free;    /* clear bits of used */
+};
+
+extern struct pmm_bitmap pmm_bitmap;
+
+/* Bytes of storage (both maps) for a bitmap of `pages` pages. */
+uint64_t pmm_bitmap_bytes(uint64_t pages);
+
+/* Starts a bitmap of `pages` pages in `storage` (pmm_bitmap_bytes long):
+ * every page used, none handed out, summary empty. No trace. */
+void pmm_bitmap_reset(uint64_t *storage, uint64_t pages);
+
+bool pmm_bitmap_is_used(uint64_t page);
+bool pmm_bitmap_is_handed(uint64_t page);
+
+/*
+ * Sets (used = true) or clears n bits of the bitmap from page first without
+ * a trace event; keeps summary and count in step; returns how many changed.
+ */
+uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used);
+
+/* Marks n free pages used with one pmm.set event (why=), or n used pages
+ * free with one pmm.clear event. Panics if a page was not as expected. */
+void pmm_bitmap_set_run(uint64_t first, uint64_t n, const char *why);
+void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why);
+
+/* Marks n pages as handed out (the handed map only; no event). */
+void pmm_bitmap_hand_out(uint64_t first, uint64_t n);
+
+/* The lowest free page >= page, or PMM_NONE. O(1). */
+uint64_t pmm_bitmap_next_free(uint64_t page);
+
+/* The lowest used page in [page, limit), or limit if all are free. */
+uint64_t pmm_bitmap_next_used(uint64_t page, uint64_t limit);
+
+/* The physical address of a page number. */
+static inline paddr_t pmm_page_pa(uint64_t page)
+{
+	return (paddr_t)page << PAGE_SHIFT;
+}
+
+#endif
