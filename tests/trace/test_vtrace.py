@@ -397,6 +397,106 @@ class Tools(Base):
         self.assertLess(took, 20, f"{took:.1f} s for 200k events")
 
 
+class MmStory(Base):
+    """The real src/mm on the host (tests/trace/mm_story.c), its trace
+    checked clean, then with one defect injected per rule."""
+    trace = None
+
+    @classmethod
+    def story(cls):
+        if cls.trace is None:
+            cls.trace = build_story()
+        if isinstance(cls.trace, str):
+            raise unittest.SkipTest(cls.trace)
+        return cls.trace
+
+    def mutated(self, edit, rule):
+        cats, events, status = self.story()
+        out = self.assertCaught(edit(list(events)), rule, cats=cats, status=status)
+        return out
+
+    def index(self, events, prefix, nth=0):
+        hits = [i for i, e in enumerate(events) if e.startswith(prefix)]
+        self.assertGreater(len(hits), nth, f"the story has no {prefix!r}")
+        return hits[nth]
+
+    def test_the_real_mm_story_passes_check(self):
+        cats, events, status = self.story()
+        rc, out, _ = check(events, cats=cats, status=status)
+        self.assertEqual((rc, status), (0, "ok"), out)
+        for name in ("vm.protect", "tlb.flush", "tlb.invlpg", "pt.free", "as.destroy",
+                     "ptp.destroy", "err.already_mapped"):
+            self.assertTrue(any(e.startswith(name) for e in events), name)
+
+    def test_real_story_without_an_invlpg_is_caught(self):
+        def edit(ev):
+            del ev[self.index(ev, "tlb.invlpg va=0x400000")]
+            return ev
+        self.mutated(edit, "tlb-stale")
+
+    def test_real_story_with_a_repeated_pmm_set_is_caught(self):
+        def edit(ev):
+            i = self.index(ev, "pmm.set", 3)
+            return ev[:i + 1] + [ev[i]] + ev[i + 1:]
+        self.mutated(edit, "pmm-double-set")
+
+    def test_real_story_without_a_pt_free_is_caught(self):
+        def edit(ev):
+            del ev[self.index(ev, "pt.free")]
+            return ev
+        self.mutated(edit, "ptp-free-table")
+
+    def test_real_story_freeing_before_unmapping_is_caught(self):
+        def edit(ev):
+            i = self.index(ev, "vm.unmap as=0 va=0xffffc00040000000")
+            clear = next(j for j in range(i, len(ev)) if ev[j].startswith("pmm.clear"))
+            return ev[:i] + [ev[clear]] + ev[i:clear] + ev[clear + 1:]
+        self.mutated(edit, "pmm-free-mapped")
+
+    def test_real_story_with_a_lying_vm_snapshot_is_caught(self):
+        def edit(ev):
+            i = self.index(ev, "stat.vm")
+            ev[i] = re.sub(r"mapped=(\d+)", lambda m: f"mapped={int(m.group(1)) + 1}", ev[i])
+            return ev
+        self.mutated(edit, "stat-vm")
+
+    def test_real_story_with_a_wrong_pte_is_caught(self):
+        def edit(ev):
+            i = self.index(ev, "vm.map as=0 va=0xffffffff80004000")
+            ev[i] = re.sub(r"pte=0x([0-9a-f]+)", lambda m: f"pte={int(m.group(1), 16) | 2:#x}", ev[i])
+            return ev
+        self.mutated(edit, "vm-pte")
+
+
+def build_story():
+    """(cats, events, status) of mm_story's trace, or a reason to skip."""
+    need = [os.path.join(ROOT, "src", "mm", f) for f in ("pmm.c", "paging.c", "ptp.c")]
+    if not all(os.path.exists(p) for p in need):
+        return "src/mm has no pmm.c/paging.c/ptp.c yet"
+    out = os.path.join(ROOT, "build", "trace-test")
+    os.makedirs(out, exist_ok=True)
+    lib = [f for f in glob.glob(os.path.join(ROOT, "src", "lib", "*.c"))
+           if not f.endswith("string.c")]
+    srcs = [os.path.join(HERE, "mm_story.c")] + lib + \
+        glob.glob(os.path.join(ROOT, "src", "mm", "*.c")) + \
+        [os.path.join(ROOT, "tests", "host", f) for f in ("arch_host.c", "trace_host.c")]
+    binary = os.path.join(out, "mm_story")
+    cc = subprocess.run(["gcc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror",
+                         "-iquote", "src/lib", "-iquote", "src/mm", "-iquote", "tests/host",
+                         "-o", binary] + srcs, cwd=ROOT, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT)
+    if cc.returncode:
+        raise AssertionError("mm_story does not build:\n" + cc.stdout.decode()[-2000:])
+    path = os.path.join(out, "mm_story.log")
+    r = subprocess.run([binary, path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode:
+        raise AssertionError(f"mm_story failed at step {r.returncode}")
+    lines = open(path).read().splitlines()
+    cats = next(l[6:] for l in lines if l.startswith("#cats "))
+    events = [l.split(" ", 1)[1] for l in lines if l[:1].isdigit()]
+    return cats, events, lines[-1].rsplit("=", 1)[1]
+
+
 class RealTraces(Base):
     """Traces the kernel wrote (build/scenarios/*/trace.log, build/run)."""
 
