@@ -241,6 +241,7 @@ static void vm_rewrite(struct ptp *pool, vaddr_t va, uint64_t pages,
 	vaddr_t last = va + pages * PAGE_SIZE - 1, cur = va, leaf, leaf_last;
 	vaddr_t run_va = va;
 	uint64_t run_n = 0;
+	vaddr_t changed_first = ~0ull, changed_last = 0;
 	pte_t run_first = { 0 }, *e;
 	while (vm_next_mapped(&w, cur, last, &leaf, &leaf_last, &e)) {
 		if (unpin && !(e->raw & PTE_PIN)) {
@@ -265,12 +266,17 @@ static void vm_rewrite(struct ptp *pool, vaddr_t va, uint64_t pages,
 		}
 		run_n += (leaf_last - leaf + 1) / PAGE_SIZE;
 		*e = next;
+		if (leaf < changed_first)
+			changed_first = leaf;
+		changed_last = leaf_last - PAGE_SIZE + 1;
 		if (leaf_last >= last)
 			break;
 		cur = leaf_last + 1;
 	}
 	vm_protect_event(pool->id, run_va, run_n, run_first);
-	vm_invalidate(va, pages);
+	if (changed_first <= changed_last) /* nothing changed: nothing stale */
+		vm_invalidate(changed_first,
+			      (changed_last - changed_first) / PAGE_SIZE + 1);
 }
 
 status_t vm_protect(struct ptp *pool, vaddr_t va, uint64_t pages,
