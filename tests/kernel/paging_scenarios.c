@@ -196,3 +196,19 @@ SCENARIO(as_lifecycle, "an address space is created, used, switched and destroye
 	EXPECT(after.free_pages == before.free_pages);
 	EXPECT(vm_kernel_pool->used == kernel_used);
 }
+
+/* Unprobed faults: the run must end with the fault reported. */
+SCENARIO(fault_text_write, "a write to kernel text is a protection fault")
+{
+	*(volatile char *)__text_start = 0;
+}
+
+SCENARIO(fault_identity_read, "after the switch, the bootstrap identity map is gone")
+{
+	(void)*(volatile char *)0x100000;
+}
+
+SCENARIO(fault_pool_exec, "executing a page of the pool window faults")
+{
+	((void (*)(void))(vm_kernel_pool->window_va + PAGE_SIZE))();
+}
