@@ -9,19 +9,25 @@ from .vmstate import PAGE, LARGE
 
 def check(args):
     """Frame findings, then the replay's; 0 if none, 1 otherwise."""
-    t = load(args.file, sys.stdin)
-    r = Replay(t)
-    r.run(t.events)
+    replays = []
+
+    def start(t):  # at the first event: #cats is known, stream into a replay
+        replays.append(Replay(t))
+        return replays[0].apply
+
+    t = load(args.file, sys.stdin, start)
+    r = replays[0] if replays else Replay(t)
+    r.finish()
     findings = t.findings + r.findings
     for f in findings[:args.max_findings]:
         print(f)
     if len(findings) > args.max_findings:
         print(f"... and {len(findings) - args.max_findings} more finding(s)")
     if findings:
-        print(f"FAIL: {len(findings)} finding(s) in {len(t.events)} events")
+        print(f"FAIL: {len(findings)} finding(s) in {t.count} events")
         return 1
     off = sorted({"pmm", "vm", "ptp", "pt", "tlb"} - (t.cats or set()))
-    print(f"ok: {len(t.events)} events, status={t.status}, frame and replay clean"
+    print(f"ok: {t.count} events, status={t.status}, frame and replay clean"
           + (f" (categories off, their rules skipped: {','.join(off)})"
              if t.cats is not None and off else ""))
     return 0

@@ -71,6 +71,27 @@ class Trace:
         self.events = []
         self.end = None         # dict count, crc, status; None: missing
         self.findings = []      # frame findings
+        self.count = 0          # events read
+        self.last = 0           # number of the last event read
+        self.sink = None        # if set: events go to sink(event), not kept
+        self.sink_factory = None
+
+    def add(self, e):
+        """Takes the next event: checks its number, keeps or passes it on."""
+        expected = self.last + 1
+        if e.seq != expected:
+            what = (f"{e.seq - expected} event(s) missing" if e.seq > expected
+                    else "numbered backwards")
+            self.findings.append(Finding(f"event {e.seq}", "frame-seq",
+                                         f"expected event {expected} at line {e.lineno}: {what}"))
+        self.count += 1
+        self.last = e.seq
+        if self.sink is None and self.sink_factory:
+            self.sink = self.sink_factory(self)
+        if self.sink:
+            self.sink(e)
+        else:
+            self.events.append(e)
 
     def enabled(self, *cats):
         """True if every category named is enabled (or unknown: assume so)."""
@@ -129,10 +150,13 @@ def check_header(first):
     return version
 
 
-def parse(data):
-    """Parses bytes into a Trace with its frame findings. Raises Unreadable."""
+def parse(data, sink_factory=None):
+    """Parses bytes into a Trace with its frame findings. Raises Unreadable.
+    sink_factory(trace), if given, is called at the first event and returns
+    a function that takes each event instead of keeping it (streaming)."""
     lines = split_lines(data)
     t = Trace()
+    t.sink_factory = sink_factory
     t.version = check_header(lines[0])
     t.header = lines[0].decode("ascii", "replace")
     crc = 0
@@ -157,10 +181,8 @@ def parse(data):
             continue
         parse_line(t, raw, lineno)
     if t.end is None:
-        last = t.events[-1].seq if t.events else 0
         t.findings.append(Finding(f"line {len(lines)}", "frame-end",
-                                  f"no end record: the trace was cut short after event {last}"))
-    check_sequence(t)
+                                  f"no end record: the trace was cut short after event {t.last}"))
     return t
 
 
@@ -173,10 +195,10 @@ def parse_end(t, raw, lineno, crc):
         return None
     t.end = {"count": int(m.group(1)), "crc": int(m.group(2), 16),
              "status": m.group(3), "lineno": lineno}
-    if t.end["count"] != len(t.events):
+    if t.end["count"] != t.count:
         t.findings.append(Finding(f"line {lineno}", "frame-count",
                                   f"end record says count={t.end['count']} but the trace "
-                                  f"has {len(t.events)} events"))
+                                  f"has {t.count} events"))
     if t.end["crc"] != crc:
         t.findings.append(Finding(f"line {lineno}", "frame-crc",
                                   f"end record says crc={t.end['crc']:#010x} but the bytes "
@@ -207,20 +229,9 @@ def parse_line(t, raw, lineno):
                                   f"not 'SEQ CAT.EVENT key=value...': {text[:80]!r}"))
         return
     keys = parse_keys(rest) if rest else {}
-    t.events.append(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno))
+    t.add(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno))
 
 
-def check_sequence(t):
-    expected = 1
-    for e in t.events:
-        if e.seq != expected:
-            what = (f"{e.seq - expected} event(s) missing" if e.seq > expected
-                    else "numbered backwards")
-            t.findings.append(Finding(f"event {e.seq}", "frame-seq",
-                                      f"expected event {expected} at line {e.lineno}: {what}"))
-        expected = e.seq + 1
-
-
-def load(path, stdin):
+def load(path, stdin, sink_factory=None):
     """Reads and parses a trace file ('-': stdin)."""
-    return parse(read_bytes(path, stdin))
+    return parse(read_bytes(path, stdin), sink_factory)
