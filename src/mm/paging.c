@@ -154,12 +154,14 @@ static status_t vm_map_core(const char *fn, struct ptp *pool, vaddr_t va,
 {
 	uint64_t unit = (flags & PTE_PS) ? PAGE_SIZE_2M : PAGE_SIZE;
 	int leaf = (flags & PTE_PS) ? PT_LEVEL_PD : PT_LEVEL_PT;
-	status_t st = vm_check_range(fn, pool, va, pages, unit);
+	status_t st = STATUS_OK;
+	if (pas && (flags & PTE_PS)) /* an array of 4K pages only */
+		st = trace_error(STATUS_INVALID_ARG, fn, "as=%u va=%#lx flags=PS",
+				 pool ? pool->id : 0, va);
+	if (st == STATUS_OK)
+		st = vm_check_range(fn, pool, va, pages, unit);
 	if (st == STATUS_OK)
 		st = vm_check_flags(fn, pool, va, flags);
-	if (st == STATUS_OK && pas && (flags & PTE_PS))
-		st = trace_error(STATUS_INVALID_ARG, fn, "as=%u va=%#lx flags=PS",
-				 pool->id, va);
 	if (st == STATUS_OK && !pas)
 		st = vm_check_pa(fn, pool, va, pa, pages * PAGE_SIZE, unit);
 	for (uint64_t i = 0; st == STATUS_OK && pas && i < pages; i++)

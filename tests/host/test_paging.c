@@ -296,3 +296,32 @@ Test(paging, table_entries_on_the_path_of_user_pages_are_user)
 	cr_assert(pml4[0].raw & PTE_U);
 	cr_assert_not(pml4[PT_INDEX(0xFFFF900000000000ull, 4)].raw & PTE_U);
 }
+
+Test(paging, map_pages_checks_every_address_before_mapping_any)
+{
+	struct ptp *pool = fix_pool(64);
+	paddr_t pas[3] = { PA, PA + 0x10, PA + 2 * PAGE_SIZE };
+	void *before = fix_snapshot(pool);
+	cr_assert_eq(vm_map_pages(pool, VA, pas, 3, PTE_P), STATUS_UNALIGNED);
+	pas[1] = 1ull << 52;
+	cr_assert_eq(vm_map_pages(pool, VA, pas, 3, PTE_P), STATUS_OUT_OF_RANGE);
+	cr_assert_eq(vm_map_pages(pool, VA, NULL, 3, PTE_P), STATUS_INVALID_ARG);
+	cr_assert_eq(vm_map_pages(pool, VA, pas, 3, PTE_P | PTE_PS), STATUS_INVALID_ARG);
+	fix_assert_unchanged(pool, before);
+	cr_assert_eq(host_trace_count("err."), 4);
+	cr_assert_eq(host_trace_count("vm.map"), 0);
+}
+
+Test(paging, a_range_walk_skips_empty_slots_whole)
+{
+	/* a 512 GiB range with one page in it: found, unmapped, quickly */
+	struct ptp *pool = fix_pool(64);
+	vaddr_t slot = 0x8000000000ull;
+	vm_map(pool, slot + 0x7654000, PA, PTE_P);
+	enum vm_range_state s;
+	cr_assert_eq(vm_range_state(pool, slot, 1ull << 27, &s), STATUS_OK);
+	cr_assert_eq(s, VM_RANGE_PARTIAL);
+	cr_assert_eq(vm_unmap(pool, slot, 1ull << 27), STATUS_OK);
+	cr_assert_eq(pool->used, 2);
+	cr_assert_eq(host_cpu.invlpg_count, 1, "only the mapped page");
+}

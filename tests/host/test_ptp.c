@@ -120,3 +120,24 @@ Test(ptp, destroy_returns_every_page_but_not_the_pool_in_cr3)
 	cr_assert_not(pool->live);
 	cr_assert_eq(ptp_destroy(pool), STATUS_INVALID_ARG);
 }
+
+Test(ptp, bitmap_hands_out_every_page_exactly_once)
+{
+	struct ptp *pool = fix_pool(200); /* 198 pages to hand out */
+	static bool seen[200];
+	paddr_t pa;
+	for (int i = 0; i < 198; i++) {
+		cr_assert_eq(ptp_alloc_page(pool, &pa), STATUS_OK, "page %d", i);
+		uint64_t index = (pa - pool->pa) / PAGE_SIZE;
+		cr_assert(index > 0 && index < 199 && !seen[index], "page %lu", index);
+		seen[index] = true;
+	}
+	cr_assert_eq(ptp_alloc_page(pool, &pa), STATUS_POOL_EXHAUSTED);
+	for (uint64_t i = 3; i < 199; i += 5)
+		cr_assert_eq(ptp_free_page(pool, pool->pa + i * PAGE_SIZE), STATUS_OK);
+	for (uint64_t i = 3; i < 199; i += 5) {
+		cr_assert_eq(ptp_alloc_page(pool, &pa), STATUS_OK);
+		cr_assert_eq((pa - pool->pa) / PAGE_SIZE % 5, 3, "only freed pages");
+	}
+	cr_assert_eq(ptp_free_pages(pool), 0);
+}
