@@ -65,6 +65,7 @@
 
 /* True if bits 63..47 of va are all equal to bit 47. */
 #define VA_IS_CANONICAL(va) \
-	((((int64_t)(va) << (64 - VA_BITS)) >> (64 - VA_BITS)) == (int64_t)(va))
+	(((int64_t)((uint64_t)(va) << (64 - VA_BITS)) >> (64 - VA_BITS)) == \
+	 (int64_t)(va))
 
 #endif

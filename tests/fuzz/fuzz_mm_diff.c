@@ -1,0 +1,342 @@
+/*
+ * fuzz_mm_diff.c - libFuzzer target: the paging API against a model.
+ *
+ * The input is a program: each call is an opcode byte and its argument
+ * bytes (decode_* below). It runs against the real pmm + ptp + vm_ code on
+ * the host's simulated memory, and against a model that is just an array:
+ * for each 4 KiB page of two small VA windows, mapped or not, its pa and
+ * its flags. After every call (the translations: after the last call):
+ *   - the status is one the model allows (OK exactly when the model says
+ *     the call is valid);
+ *   - a failing call wrote exactly one err.* event, a good one none, and
+ *     left every byte of the page table pool as it was;
+ *   - every page of both windows translates as the model says (pa, flags);
+ *   - pmm's free page count equals the start's minus the owned pages;
+ *   - owned pages are in use in the bitmap, and freed once unmapped.
+ * A window straddles a 1 GiB boundary (tables at three levels change) and
+ * one ends at the top of the lower half (wrap, non-canonical). 2 MiB pages
+ * are not modelled.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "paging.h"
+#include "pmm.h"
+#include "ptp.h"
+#include "trace.h"
+
+#define MEMORY_BYTES (4ul << 20)
+#define WINDOW_PAGES 520
+#define WINDOWS 2
+#define POOL_PAGES 24
+#define PA_BASE 0x200000ul /* pages mapped by pa come from here (not pmm) */
+#define CANONICAL_TOP 0x0000800000000000ul
+
+static const vaddr_t window_base[WINDOWS] = {
+	0x40000000ul - WINDOW_PAGES / 2 * PAGE_SIZE, /* across 1 GiB */
+	CANONICAL_TOP - WINDOW_PAGES * PAGE_SIZE,    /* up to the hole */
+};
+
+struct page_model {
+	int mapped;
+	paddr_t pa;
+	uint64_t flags; /* caller flags, P included */
+};
+
+static struct page_model model[WINDOWS][WINDOW_PAGES];
+static struct ptp *pool;
+static uint64_t free_at_start, owned;
+static const uint8_t *in, *in_end;
+
+#define FAIL(...)                                                    \
+	do {                                                         \
+		fprintf(stderr, "fuzz_mm_diff: " __VA_ARGS__);       \
+		fprintf(stderr, "\n--- trace ---\n%s", host_trace_text()); \
+		abort();                                             \
+	} while (0)
+
+static uint64_t take(unsigned bytes)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++)
+		v = v << 8 | (in < in_end ? *in++ : 0);
+	return v;
+}
+
+/* A window and a page in it; count pages that may run past its end. */
+struct range {
+	unsigned w, first;
+	uint64_t count;
+	vaddr_t va;
+};
+
+static struct range decode_range(unsigned max_count)
+{
+	struct range r;
+	uint64_t v = take(2);
+	r.w = v >> 15;
+	r.first = v % WINDOW_PAGES;
+	r.count = 1 + take(1) % max_count;
+	r.va = window_base[r.w] + (uint64_t)r.first * PAGE_SIZE;
+	return r;
+}
+
+/* Pages of r inside its window (the rest is outside the model). */
+static int inside(const struct range *r)
+{
+	return r->first + r->count <= WINDOW_PAGES;
+}
+
+static uint64_t decode_flags(void)
+{
+	static const uint64_t choices[] = { PTE_W, PTE_U, PTE_NX, PTE_PIN,
+					    PTE_G, PTE_PWT };
+	uint8_t b = take(1);
+	uint64_t flags = b & 0x80 ? 0 : PTE_P; /* 1 in 2: without P */
+	for (unsigned i = 0; i < 6; i++)
+		if (b & (1u << i))
+			flags |= choices[i];
+	return flags;
+}
+
+static unsigned count_in(const struct range *r, int mapped, uint64_t flag)
+{
+	unsigned n = 0;
+	for (uint64_t i = 0; i < r->count && r->first + i < WINDOW_PAGES; i++) {
+		struct page_model *p = &model[r->w][r->first + i];
+		n += p->mapped == mapped && (!flag || (p->flags & flag));
+	}
+	return n;
+}
+
+/* The pool's bytes before the current call: a failing call changes none. */
+static uint8_t before[POOL_PAGES * PAGE_SIZE];
+
+static void expect(status_t got, status_t a, status_t b, const char *call)
+{
+	if (got != STATUS_OK &&
+	    memcmp(before, arch_phys_to_virt(pool->pa), sizeof before))
+		FAIL("%s failed with %s but changed the tables", call,
+		     status_name(got));
+	if (got != a && got != b)
+		FAIL("%s returned %s, the model expects %s or %s", call,
+		     status_name(got), status_name(a), status_name(b));
+	size_t errs = host_trace_count(" err.");
+	if (errs != (got != STATUS_OK))
+		FAIL("%s returned %s and wrote %zu err events", call,
+		     status_name(got), errs);
+}
+
+static void model_unmap(const struct range *r)
+{
+	for (uint64_t i = 0; i < r->count; i++) {
+		struct page_model *p = &model[r->w][r->first + i];
+		if (p->mapped && (p->flags & PTE_OWN)) {
+			owned--;
+			if (pmm_is_used(p->pa))
+				FAIL("owned page %#lx still used after unmap",
+				     p->pa);
+		}
+		p->mapped = 0;
+	}
+}
+
+static void do_map(void)
+{
+	struct range r = decode_range(40);
+	paddr_t pa = PA_BASE + take(1) % 256 * PAGE_SIZE;
+	uint64_t flags = decode_flags();
+	if (!inside(&r))
+		r.count = WINDOW_PAGES - r.first;
+	status_t st = r.count == 1 ? vm_map(pool, r.va, pa, flags)
+				   : vm_map_range(pool, r.va, pa, r.count, flags);
+	if (!(flags & PTE_P)) /* and maybe over mapped pages: either */
+		return expect(st, STATUS_INVALID_ARG,
+			      count_in(&r, 1, 0) ? STATUS_ALREADY_MAPPED
+						 : STATUS_INVALID_ARG,
+			      "map without P");
+	if (count_in(&r, 1, 0))
+		return expect(st, STATUS_ALREADY_MAPPED, STATUS_ALREADY_MAPPED,
+			      "map over mapped");
+	expect(st, STATUS_OK, STATUS_POOL_EXHAUSTED, "map");
+	for (uint64_t i = 0; st == STATUS_OK && i < r.count; i++)
+		model[r.w][r.first + i] = (struct page_model){
+			1, pa + i * PAGE_SIZE, flags
+		};
+}
+
+static void do_map_new(void)
+{
+	struct range r = decode_range(16);
+	uint64_t flags = decode_flags() | PTE_P;
+	if (!inside(&r))
+		r.count = WINDOW_PAGES - r.first;
+	status_t st = vm_map_new(pool, r.va, r.count, flags, PMM_TEST);
+	if (count_in(&r, 1, 0))
+		return expect(st, STATUS_ALREADY_MAPPED, STATUS_ALREADY_MAPPED,
+			      "map_new over mapped");
+	if (st == STATUS_NO_MEMORY)
+		return expect(st, STATUS_NO_MEMORY, STATUS_NO_MEMORY, "map_new");
+	expect(st, STATUS_OK, STATUS_POOL_EXHAUSTED, "map_new");
+	for (uint64_t i = 0; st == STATUS_OK && i < r.count; i++) {
+		paddr_t pa;
+		vaddr_t va = r.va + i * PAGE_SIZE;
+		if (vm_translate(pool, va, &pa, NULL))
+			FAIL("map_new left va %#lx unmapped", va);
+		if (!pmm_is_used(pa))
+			FAIL("map_new mapped free page %#lx", pa);
+		model[r.w][r.first + i] =
+			(struct page_model){ 1, pa, flags | PTE_OWN };
+		owned++;
+	}
+}
+
+static void do_unmap(void)
+{
+	struct range r = decode_range(64);
+	if (!inside(&r))
+		r.count = WINDOW_PAGES - r.first;
+	status_t st = vm_unmap(pool, r.va, r.count);
+	if (!count_in(&r, 1, 0))
+		return expect(st, STATUS_NOT_MAPPED, STATUS_NOT_MAPPED, "unmap");
+	if (count_in(&r, 1, PTE_PIN))
+		return expect(st, STATUS_PINNED, STATUS_PINNED, "unmap pinned");
+	expect(st, STATUS_OK, STATUS_OK, "unmap");
+	model_unmap(&r);
+}
+
+static void do_protect(void)
+{
+	struct range r = decode_range(32);
+	uint64_t flags = decode_flags();
+	if (!inside(&r))
+		r.count = WINDOW_PAGES - r.first;
+	int unpin = take(1) & 1;
+	status_t st = unpin ? vm_unpin(pool, r.va, r.count)
+			    : vm_protect(pool, r.va, r.count, flags);
+	/* A hole and a pinned page: the contract allows either status. */
+	status_t pinned = !unpin && count_in(&r, 1, PTE_PIN) ? STATUS_PINNED
+							  : STATUS_NOT_MAPPED;
+	/* Without P, protect is vm_unmap, which skips holes (paging.c);
+	 * paging.h says every page must be mapped: accepted, reported. */
+	if (!unpin && !(flags & PTE_P) && count_in(&r, 1, 0) &&
+	    st == STATUS_OK) {
+		model_unmap(&r);
+		return expect(st, STATUS_OK, STATUS_OK, "protect without P");
+	}
+	if (count_in(&r, 0, 0))
+		return expect(st, STATUS_NOT_MAPPED, pinned, "protect");
+	if (unpin) {
+		expect(st, STATUS_OK, STATUS_OK, "unpin");
+		for (uint64_t i = 0; i < r.count; i++)
+			model[r.w][r.first + i].flags &= ~PTE_PIN;
+		return;
+	}
+	if (count_in(&r, 1, PTE_PIN))
+		return expect(st, STATUS_PINNED, STATUS_PINNED, "protect pinned");
+	expect(st, STATUS_OK, STATUS_OK, "protect");
+	if (!(flags & PTE_P))
+		return model_unmap(&r);
+	for (uint64_t i = 0; i < r.count; i++) {
+		struct page_model *p = &model[r.w][r.first + i];
+		p->flags = flags | (p->flags & PTE_OWN);
+	}
+}
+
+static void do_find(void)
+{
+	struct range r = decode_range(64);
+	uint64_t span = 1 + take(2) % WINDOW_PAGES;
+	uint64_t align = 1ull << take(1) % 6;
+	if (r.first + span > WINDOW_PAGES)
+		span = WINDOW_PAGES - r.first;
+	vaddr_t got, want = 0;
+	status_t st = vm_find_free(pool, r.va, r.va + span * PAGE_SIZE, r.count,
+				   align, &got);
+	for (uint64_t s = r.first; !want && s + r.count <= r.first + span; s++) {
+		vaddr_t va = window_base[r.w] + s * PAGE_SIZE;
+		struct range c = { r.w, s, r.count, va };
+		if (va / PAGE_SIZE % align == 0 && !count_in(&c, 1, 0))
+			want = va;
+	}
+	if (!want)
+		return expect(st, STATUS_NOT_FOUND, STATUS_NOT_FOUND, "find");
+	expect(st, STATUS_OK, STATUS_OK, "find");
+	if (got != want)
+		FAIL("find_free gave %#lx, the model %#lx", got, want);
+}
+
+/* Every page of both windows, and pmm's count, against the model. */
+static void compare_all(void)
+{
+	for (unsigned w = 0; w < WINDOWS; w++)
+		for (unsigned i = 0; i < WINDOW_PAGES; i++) {
+			vaddr_t va = window_base[w] + (uint64_t)i * PAGE_SIZE;
+			struct page_model *p = &model[w][i];
+			paddr_t pa = 0;
+			uint64_t flags = 0;
+			status_t st = vm_translate(pool, va, &pa, &flags);
+			if ((st == STATUS_OK) != p->mapped)
+				FAIL("va %#lx: translate %s, model %s", va,
+				     status_name(st), p->mapped ? "mapped" : "not");
+			flags &= PTE_CALLER_FLAGS;
+			if (p->mapped && (pa != p->pa || flags != p->flags))
+				FAIL("va %#lx: pa %#lx flags %#lx, model %#lx %#lx",
+				     va, pa, flags, p->pa, p->flags);
+		}
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	if (s.free_pages + owned != free_at_start)
+		FAIL("pmm: %lu free + %lu owned != %lu at start", s.free_pages,
+		     owned, free_at_start);
+}
+
+/* After each call (a full compare_all every call is 50x slower): the
+ * pool's own count of mapped pages equals the model's, so a page mapped or
+ * unmapped anywhere else is seen; compare_all runs at the end. */
+static void compare_count(void)
+{
+	uint64_t mapped = 0;
+	for (unsigned w = 0; w < WINDOWS; w++)
+		for (unsigned i = 0; i < WINDOW_PAGES; i++)
+			mapped += model[w][i].mapped;
+	if (pool->mapped_pages != mapped)
+		FAIL("pool counts %lu mapped pages, the model %lu",
+		     pool->mapped_pages, mapped);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static void (*const ops[])(void) = { do_map, do_map_new, do_unmap,
+					     do_protect, do_find };
+	in = data, in_end = data + size;
+	host_memory_init(MEMORY_BYTES);
+	host_trace_start();
+	memset(model, 0, sizeof model);
+	owned = 0;
+	struct pmm_region ram = { 0x100000, (MEMORY_BYTES - 0x100000) / PAGE_SIZE,
+				  PMM_FIRMWARE };
+	/* pa-mapped pages (PA_BASE..) are taken first so map_new never
+	 * hands them out: a page is either the model's by pa or owned. */
+	struct pmm_region taken = { PA_BASE, 256, PMM_TEST };
+	if (pmm_init(&ram, 1, &taken, 1) ||
+	    ptp_create(POOL_PAGES, PTP_MODIFIABLE, &pool))
+		FAIL("setup failed");
+	ptp_seal(pool); /* the bitmap allocator, as after bring-up */
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	free_at_start = s.free_pages;
+	for (unsigned calls = 0; in < in_end && calls < 64; calls++) {
+		host_trace_clear();
+		memcpy(before, arch_phys_to_virt(pool->pa), sizeof before);
+		ops[take(1) % (sizeof ops / sizeof *ops)]();
+		compare_count();
+	}
+	compare_all();
+	/* Pinned pages stay; the next input starts from a fresh machine. */
+	ptp_destroy(pool);
+	return 0;
+}
