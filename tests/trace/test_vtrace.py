@@ -177,6 +177,17 @@ class Mappings(Base):
         out = self.assertCaught(ev, "tlb-stale")
         self.assertIn("was unmapped from va=0xffffc00000000000", out)
 
+    def test_a_protect_needs_invalidation_only_when_hardware_bits_change(self):
+        def protect(flags):
+            ev = self.events()
+            ev.insert(len(ev) - 1, f"vm.protect as=0 va=0xffffffff80200000 n=1 flags={flags} "
+                      f"pte={gen.pte(0x200000, flags):#x}")
+            return ev
+        rc, out, _ = check(protect("P|G|PIN"))
+        self.assertEqual(rc, 0, out)
+        out = self.assertCaught(protect("P|G|NX"), "tlb-stale")
+        self.assertIn("never invalidated, first va=0xffffffff80200000", out)
+
     def test_a_write_and_execute_mapping_is_flagged(self):
         ev = self.events()
         i = gen.index_of(ev, "vm.map as=0 va=0xffffffff80200000")

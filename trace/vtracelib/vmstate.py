@@ -16,6 +16,7 @@ ADDR_MASK = 0x000FFFFFFFFFF000
 BITS = {"P": 0, "W": 1, "U": 2, "PWT": 3, "PCD": 4, "A": 5, "D": 6, "PS": 7, "G": 8,
         "OWN": 9, "PIN": 10, "NX": 63}
 PS = 1 << 7
+SOFTWARE = frozenset(("OWN", "PIN", "A", "D"))  # a change of these alone needs no invalidation
 
 
 def flag_set(flags):
@@ -237,7 +238,8 @@ class VmState:
                 self.large[asid][vpn >> 9] = (big[0], flags, big[2])
             else:
                 self.maps[asid][vpn] = (m[0], flags, m[2])
-            if self.tlb_on and self.live(asid, va):
+            changed = (flag_set(m[1]) ^ flag_set(flags)) - SOFTWARE
+            if changed and self.tlb_on and self.live(asid, va):
                 self.stale[vpn] = (e.seq, "G" in flag_set(m[1]), m[3])
 
     def stat_vm(self, e):
