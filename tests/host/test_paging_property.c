@@ -19,11 +19,12 @@
 struct model_page {
 	bool mapped;
 	paddr_t pa;
-	uint64_t flags;
+	uint64_t flags; /* PS: part of the 2 MiB page starting at page & ~511 */
 };
 static struct model_page model[PAGES];
 static uint64_t rng = 88172645463325252ull;
 static uint64_t succeeded[4]; /* map, unmap, protect, translate: OK results */
+static uint64_t huge_maps;   /* 2 MiB maps that succeeded */
 
 static uint64_t rnd(uint64_t n)
 {
@@ -51,14 +52,13 @@ static bool any(uint64_t first, uint64_t n, bool (*pred)(const struct model_page
 	return false;
 }
 static bool is_mapped(const struct model_page *p) { return p->mapped; }
-static bool is_hole(const struct model_page *p) { return !p->mapped; }
 static bool is_pinned(const struct model_page *p)
 {
 	return p->mapped && (p->flags & PTE_PIN);
 }
 
-/* Tables the mappings need: one PT per 2 MiB, one PD per 1 GiB, one PDPT
- * per 512 GiB that holds a mapped page. */
+/* Tables the mappings need: one PT per 2 MiB holding a 4K page, one PD
+ * per 1 GiB, one PDPT per 512 GiB that holds a mapped page. */
 static uint64_t model_tables(void)
 {
 	uint64_t n = 0;
@@ -66,7 +66,9 @@ static uint64_t model_tables(void)
 		uint64_t last = ~0ull;
 		for (uint64_t i = 0; i < PAGES; i++) {
 			uint64_t key = (BASE + i * PAGE_SIZE) >> PT_LEVEL_SHIFT(level);
-			if (model[i].mapped && key != last) {
+			bool counts = model[i].mapped &&
+				      (level > 2 || !(model[i].flags & PTE_PS));
+			if (counts && key != last) {
 				n++;
 				last = key;
 			}
@@ -121,9 +123,64 @@ static void op_map_new(struct ptp *pool, uint64_t first, uint64_t n)
 	}
 }
 
+/* True if a 2 MiB page overlaps [first, first + n) without fitting in it. */
+static bool splits_huge(uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n; i++)
+		if (model[i].mapped && (model[i].flags & PTE_PS) &&
+		    ((i & ~511ull) < first || (i & ~511ull) + 512 > first + n))
+			return true;
+	return false;
+}
+
+/* protect's answer: the first hole or split 2 MiB page, in VA order. */
+static status_t walk_answer(uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n; i++) {
+		if (!model[i].mapped)
+			return STATUS_NOT_MAPPED;
+		if ((model[i].flags & PTE_PS) &&
+		    ((i & ~511ull) < first || (i & ~511ull) + 512 > first + n))
+			return STATUS_HUGE_PAGE;
+	}
+	return STATUS_OK;
+}
+
+/* Empties the 2 MiB blocks [first, first + n) (unpins, then unmaps). */
+static void clear_blocks(struct ptp *pool, uint64_t first, uint64_t n)
+{
+	for (uint64_t i = first; i < first + n; i++) {
+		if (!is_pinned(&model[i]))
+			continue;
+		uint64_t leaf = (model[i].flags & PTE_PS) ? 512 : 1;
+		cr_assert_eq(vm_unpin(pool, BASE + i * PAGE_SIZE, leaf), STATUS_OK);
+		for (uint64_t j = i; j < i + leaf; j++)
+			model[j].flags &= ~PTE_PIN;
+	}
+	status_t want = any(first, n, is_mapped) ? STATUS_OK : STATUS_NOT_MAPPED;
+	cr_assert_eq(vm_unmap(pool, BASE + first * PAGE_SIZE, n), want);
+	for (uint64_t i = first; i < first + n; i++)
+		model[i].mapped = false;
+}
+
+static void op_map_huge(struct ptp *pool)
+{
+	uint64_t blocks = 1 + rnd(2), first = rnd(PAGES / 512 - blocks + 1) * 512;
+	if (rnd(2))
+		clear_blocks(pool, first, blocks * 512);
+	uint64_t n = blocks * 512, flags = random_flags() | PTE_PS;
+	paddr_t pa = FOREIGN_PA + rnd(8) * PAGE_SIZE_2M;
+	status_t want = any(first, n, is_mapped) ? STATUS_ALREADY_MAPPED : STATUS_OK;
+	cr_assert_eq(vm_map_range(pool, BASE + first * PAGE_SIZE, pa, n, flags), want);
+	huge_maps += want == STATUS_OK;
+	for (uint64_t i = 0; want == STATUS_OK && i < n; i++)
+		model[first + i] = (struct model_page){ true, pa + i * PAGE_SIZE, flags };
+}
+
 static void op_unmap(struct ptp *pool, uint64_t first, uint64_t n)
 {
-	status_t want = any(first, n, is_pinned)    ? STATUS_PINNED
+	status_t want = splits_huge(first, n)      ? STATUS_HUGE_PAGE
+			: any(first, n, is_pinned)  ? STATUS_PINNED
 			: !any(first, n, is_mapped) ? STATUS_NOT_MAPPED
 						    : STATUS_OK;
 	cr_assert_eq(vm_unmap(pool, BASE + first * PAGE_SIZE, n), want);
@@ -135,16 +192,17 @@ static void op_unmap(struct ptp *pool, uint64_t first, uint64_t n)
 static void op_protect(struct ptp *pool, uint64_t first, uint64_t n, bool unpin)
 {
 	uint64_t flags = random_flags();
-	status_t want = any(first, n, is_hole)                ? STATUS_NOT_MAPPED
-			: !unpin && any(first, n, is_pinned) ? STATUS_PINNED
-							      : STATUS_OK;
+	status_t want = walk_answer(first, n);
+	if (want == STATUS_OK && !unpin && any(first, n, is_pinned))
+		want = STATUS_PINNED;
 	vaddr_t va = BASE + first * PAGE_SIZE;
 	cr_assert_eq(unpin ? vm_unpin(pool, va, n) : vm_protect(pool, va, n, flags),
 		     want);
 	succeeded[2] += want == STATUS_OK;
 	for (uint64_t i = 0; want == STATUS_OK && i < n; i++) {
 		struct model_page *p = &model[first + i];
-		p->flags = unpin ? p->flags & ~PTE_PIN : flags | (p->flags & PTE_OWN);
+		p->flags = unpin ? p->flags & ~PTE_PIN
+				 : flags | (p->flags & (PTE_OWN | PTE_PS));
 	}
 }
 
@@ -174,6 +232,8 @@ Test(property, random_operations_agree_with_a_model_of_the_mappings,
 		case 3: case 4: op_unmap(pool, first, n); break;
 		case 5: op_protect(pool, first, n, false); break;
 		case 6: op_protect(pool, first, n, true); break;
+		case 7: if (rnd(8) == 0) op_map_huge(pool); break;
+		case 8: if (rnd(2) == 0) clear_blocks(pool, rnd(PAGES / 512) * 512, 512); break;
 		default: op_translate(pool, first); break;
 		}
 		if (op % 5000 == 0)
@@ -182,10 +242,14 @@ Test(property, random_operations_agree_with_a_model_of_the_mappings,
 	compare_everything(pool, free0);
 	for (int k = 0; k < 4; k++) /* the mix really exercised every path */
 		cr_assert_gt(succeeded[k], 1000, "kind %d: %lu", k, succeeded[k]);
-	vm_unpin(pool, BASE, PAGES); /* may fail on holes: then page by page */
-	for (uint64_t i = 0; i < PAGES; i++)
-		if (model[i].mapped)
-			cr_assert_eq(vm_unpin(pool, BASE + i * PAGE_SIZE, 1), STATUS_OK);
+	cr_assert_gt(huge_maps, 100, "2 MiB maps: %lu", huge_maps);
+	for (uint64_t i = 0; i < PAGES; i++) { /* unpin leaf by leaf */
+		if (!model[i].mapped)
+			continue;
+		uint64_t n = (model[i].flags & PTE_PS) ? 512 : 1;
+		cr_assert_eq(vm_unpin(pool, BASE + i * PAGE_SIZE, n), STATUS_OK);
+		i += n - 1;
+	}
 	vm_unmap(pool, BASE, PAGES);
 	cr_assert_eq(pool->used, 2, "every table went back");
 	cr_assert_eq(fix_pmm_free(), free0);
