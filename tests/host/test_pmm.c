@@ -537,3 +537,53 @@ Test(pmm, reason_names_match_the_trace_vocabulary)
 	cr_assert_str_eq(pmm_reason_name(PMM_POOL), "pool");
 	cr_assert_str_eq(pmm_reason_name(PMM_REASON_COUNT), "?");
 }
+
+/* ---- the summary levels on a large, sparse machine ---------------------------- */
+
+/*
+ * RAM at 1 MiB, just below 1 GiB, at 2 GiB and at the top of 4 GiB: the
+ * holes between span many words of every summary level, so finding the next
+ * free page must climb to level 3 and back down. The pmm never touches free
+ * pages, so 2 MiB of simulated memory (which holds the bitmap) is enough.
+ */
+Test(pmm, alloc_page_finds_free_pages_across_huge_holes)
+{
+	host_memory_init(2 * MIB);
+	host_trace_start();
+	static const struct pmm_region ram[] = {
+		{ 1 * MIB, 256, 0 },
+		{ (1ull << 30) - 3 * PAGE_SIZE, 5, 0 },
+		{ 2ull << 30, 64, 0 },
+		{ (4ull << 30) - 2 * PAGE_SIZE, 2, 0 },
+	};
+	cr_assert_eq(pmm_init(ram, 4, NULL, 0), STATUS_OK);
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	cr_assert_eq(s.total_pages, 1ull << 20);
+	uint64_t bitmap_pages = pmm_bitmap_bytes(1ull << 20) / PAGE_SIZE;
+	cr_assert_eq(s.free_pages, 256 + 5 + 64 + 2 - bitmap_pages);
+	host_trace_off();
+	paddr_t pa, last = 0;
+	uint64_t got = 0;
+	while (pmm_alloc_page(PMM_TEST, &pa) == STATUS_OK) {
+		int in = 0;
+		for (int i = 0; i < 4; i++)
+			in |= pa >= ram[i].base &&
+			      pa < ram[i].base + ram[i].pages * PAGE_SIZE;
+		cr_assert(in, "%#lx is not RAM", pa);
+		cr_assert(got == 0 || pa > last);
+		last = pa;
+		got++;
+	}
+	cr_assert_eq(got, 256 + 5 + 64 + 2 - bitmap_pages);
+	cr_assert_eq(last, (4ull << 30) - PAGE_SIZE);
+	/* Free one page in each far region: they come back lowest first. */
+	cr_assert_eq(pmm_free_page((4ull << 30) - PAGE_SIZE), STATUS_OK);
+	cr_assert_eq(pmm_free_page(2ull << 30), STATUS_OK);
+	cr_assert_eq(pmm_alloc_page(PMM_TEST, &pa), STATUS_OK);
+	cr_assert_eq(pa, 2ull << 30);
+	cr_assert_eq(pmm_alloc_page(PMM_TEST, &pa), STATUS_OK);
+	cr_assert_eq(pa, (4ull << 30) - PAGE_SIZE);
+	cr_assert_eq(pmm_alloc_contiguous(1, 0, 0, PMM_TEST, &pa),
+		     STATUS_NO_MEMORY);
+}
