@@ -24,22 +24,22 @@
 #include <stdint.h>
 
 struct bench_case {
-	const char *name;  /* "pmm_alloc_page", one token */
-	const char *group; /* "pmm", "vm", "heap", "trace" */
-	uint64_t size;     /* the case's size, shown in the row */
-	uint64_t pages;    /* pages one op covers (0: not a page op) */
-	uint64_t ops;      /* ops a round (a small cost: many per round) */
-	void (*init)(void);  /* once before the first round (may be NULL) */
+	const char *name;   /* "pmm_alloc_page", one token */
+	const char *group;  /* "pmm", "vm", "heap", "trace" */
+	uint64_t size;	    /* the case's size, shown in the row */
+	uint64_t pages;	    /* pages one op covers (0: not a page op) */
+	uint64_t ops;	    /* ops a round (a small cost: many per round) */
+	void (*init)(void); /* once before the first round (may be NULL) */
 	void (*prepare)(uint64_t size, uint64_t ops);
 	void (*op)(uint64_t size, uint64_t i);
 	void (*cleanup)(uint64_t size, uint64_t ops);
+	void (*fini)(void); /* once after the last round (may be NULL) */
 };
 
-#define BENCH_CASE(id, ...)                                                 \
-	static const struct bench_case bench_case_##id                      \
-		__attribute__((used, section("bench_cases"), aligned(8))) = { \
-			.name = #id, __VA_ARGS__                            \
-		}
+#define BENCH_CASE(id, ...)                                                    \
+	static const struct bench_case bench_case_##id                         \
+	    __attribute__((used, section("bench_cases"), aligned(8))) = {      \
+		.name = #id, __VA_ARGS__}
 
 /*
  * Aborts the benchmark with a message when an operation that must succeed

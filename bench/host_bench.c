@@ -21,10 +21,12 @@
  *   name group size pages ops trace ns_per_op trace_bytes_per_op lines_per_op
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <valgrind/callgrind.h>
 
 #include "bench.h"
@@ -41,7 +43,7 @@ static struct {
 	bool callgrind;
 	bool list;
 	bool trace_on; /* the mode of the case running now */
-} opt = { 21, UINT64_MAX, NULL, false, false, false };
+} opt = {21, UINT64_MAX, NULL, false, false, false};
 
 /* The null sink: counts what it is given and keeps nothing. */
 static uint64_t sink_bytes, sink_lines;
@@ -52,7 +54,7 @@ static void null_write(const char *line, size_t len)
 	sink_bytes += len;
 	sink_lines++;
 }
-static const struct trace_sink null_sink = { null_write, NULL };
+static const struct trace_sink null_sink = {null_write, NULL};
 
 void bench_require(bool ok, const char *what, const char *file, int line)
 {
@@ -65,8 +67,8 @@ void bench_require(bool ok, const char *what, const char *file, int line)
 void bench_machine(uint64_t bytes)
 {
 	host_memory_init(bytes);
-	trace_start(&null_sink, "bench", opt.trace_on ? TRACE_ALL_CATEGORIES : 0,
-		    0);
+	trace_start(&null_sink, "bench",
+		    opt.trace_on ? TRACE_ALL_CATEGORIES : 0, 0);
 }
 
 static uint64_t now_ns(void)
@@ -101,8 +103,23 @@ static uint64_t round_once(const struct bench_case *c, bool count)
 	return elapsed;
 }
 
+/* The case running now, named if it aborts (a panic in src/mm). */
+static const struct bench_case *current;
+
+static void on_abort(int sig)
+{
+	(void)sig;
+	static const char msg[] = "host_bench: aborted in case ";
+	write(2, msg, sizeof msg - 1);
+	if (current)
+		write(2, current->name, strlen(current->name));
+	write(2, opt.trace_on ? " (trace on)\n" : " (trace off)\n",
+	      opt.trace_on ? 12 : 13);
+}
+
 static void run_case(const struct bench_case *c)
 {
+	current = c;
 	int rounds = opt.callgrind ? 1 : opt.rounds;
 	uint64_t *ns = calloc((size_t)rounds, sizeof *ns);
 	BENCH_REQUIRE(ns != NULL);
@@ -113,6 +130,8 @@ static void run_case(const struct bench_case *c)
 	for (int r = 0; r < rounds; r++)
 		ns[r] = round_once(c, opt.callgrind);
 	uint64_t bytes = loop_bytes, lines = loop_lines;
+	if (c->fini)
+		c->fini();
 	if (opt.callgrind) {
 		char name[160];
 		snprintf(name, sizeof name, "bench/%s/%s/%lu", c->name,
@@ -154,6 +173,7 @@ int main(int argc, char **argv)
 	}
 	if (opt.rounds < 1)
 		usage();
+	signal(SIGABRT, on_abort);
 	if (!opt.list)
 		printf("name\tgroup\tsize\tpages\tops\ttrace\tns_per_op\t"
 		       "trace_bytes_per_op\tlines_per_op\n");
