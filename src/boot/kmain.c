@@ -12,12 +12,18 @@
 #include "cmdline.h"
 #include "gdt.h"
 #include "idt.h"
+#include "mm.h"
 #include "multiboot2.h"
 #include "platform.h"
 #include "scenario.h"
 #include "trace.h"
 
 extern const struct trace_sink e9_sink;
+
+/* The linker script's and boot.asm's symbols: where the kernel is. */
+extern const char __kernel_phys_start[], __kernel_phys_end[];
+extern const char __text_start[], __text_end[], __rodata_start[],
+	__rodata_end[], __data_start[], __data_end[], kernel_stack_guard[];
 
 /* The command line, copied out of the boot information, one byte more than
  * the parser accepts so that an over-long line is reported, not cut. */
@@ -33,6 +39,19 @@ static void copy_cmdline(const struct mb2_info *mbi)
 	for (size_t i = 0; i < max && i < sizeof cmdline - 1 && tag->string[i];
 	     i++)
 		cmdline[i] = tag->string[i];
+}
+
+static void kernel_image_fill(struct kernel_image *k)
+{
+	k->phys_start = (paddr_t)__kernel_phys_start;
+	k->phys_end = (paddr_t)__kernel_phys_end;
+	k->text_start = (vaddr_t)__text_start;
+	k->text_end = (vaddr_t)__text_end;
+	k->rodata_start = (vaddr_t)__rodata_start;
+	k->rodata_end = (vaddr_t)__rodata_end;
+	k->data_start = (vaddr_t)__data_start;
+	k->data_end = (vaddr_t)__data_end;
+	k->stack_guard = (vaddr_t)kernel_stack_guard;
 }
 
 __attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
@@ -54,6 +73,13 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
 			    err.word, err.reason);
 		platform_stop("reject");
 	}
+
+	struct kernel_image image;
+	kernel_image_fill(&image);
+	status_t mm = mm_init(mbi, mbi_pa, &image, &cfg);
+	if (mm != STATUS_OK)
+		platform_stop(mm == STATUS_BAD_MMAP || mm == STATUS_BAD_CMDLINE
+				      ? "reject" : "oom");
 
 	const struct scenario *s = scenario_find(cfg.run);
 	if (!s) {

@@ -1,0 +1,72 @@
+/*
+ * mm.c - memory management bring-up, in the order of DESIGN.md: memory map
+ * analysis -> physical bitmap -> page table pool -> paging -> allocators.
+ * Each step is one call; each failure stops the sequence with its status.
+ */
+#include "mm.h"
+
+#include "layout.h"
+#include "mmap.h"
+#include "paging.h"
+#include "pmm.h"
+#include "trace.h"
+
+/* First MiB, kernel, boot information, and up to this many modules. */
+#define MM_MAX_RESERVED 16
+
+static struct mmap_usable usable;
+
+/* The map and the reservations become the bitmap. */
+static status_t mm_init_pmm(const struct mb2_info *mbi, paddr_t mbi_pa,
+			    const struct kernel_image *image,
+			    const struct boot_config *cfg)
+{
+	status_t st = mmap_load(mbi, cfg, &usable);
+	if (st != STATUS_OK)
+		return st;
+	struct pmm_region reserved[MM_MAX_RESERVED];
+	size_t n = mmap_reservations(mbi, mbi_pa, image->phys_start,
+				     image->phys_end, reserved,
+				     MM_MAX_RESERVED);
+	st = pmm_init(usable.ranges, usable.count, reserved, n);
+	if (st == STATUS_NO_MEMORY) /* the map is too small for the bitmap */
+		return trace_error(STATUS_BAD_MMAP, __func__,
+				   "why=no_room_for_bitmap usable_pages=%lu",
+				   usable.pages);
+	if (st != STATUS_OK)
+		return st;
+	trace_event(TRACE_BOOT, "stage", "name=pmm");
+	return STATUS_OK;
+}
+
+/* The kernel's page table pool: built, loaded into CR3 (paging.h). */
+static status_t mm_init_paging(const struct kernel_image *image,
+			       const struct boot_config *cfg)
+{
+	struct vm_kernel_layout k = {
+		.phys_base = image->text_start - KERNEL_VMA,
+		.text_start = image->text_start, .text_end = image->text_end,
+		.rodata_start = image->rodata_start,
+		.rodata_end = image->rodata_end,
+		.data_start = image->data_start, .data_end = image->data_end,
+		.stack_guard = image->stack_guard,
+		.ram = usable.ranges, .ram_count = usable.count,
+		.pool_pages = cfg->pool_pages,
+	};
+	status_t st = vm_kernel_init(&k);
+	if (st == STATUS_OK)
+		trace_event(TRACE_BOOT, "stage", "name=paging");
+	return st;
+}
+
+status_t mm_init(const struct mb2_info *mbi, paddr_t mbi_pa,
+		 const struct kernel_image *image,
+		 const struct boot_config *cfg)
+{
+	status_t st = mm_init_pmm(mbi, mbi_pa, image, cfg);
+	if (st == STATUS_OK)
+		st = mm_init_paging(image, cfg);
+	if (st != STATUS_OK)
+		return st;
+	return STATUS_OK;
+}

@@ -1,0 +1,300 @@
+/*
+ * mmap.c - memory map analysis: copy the map, check it, compute usable RAM
+ * (docs/pmm.md says which defect is repaired and which is rejected).
+ *
+ * The analysis is a sweep over the entries' boundaries: between two
+ * consecutive boundaries, memory is usable if some usable entry covers it
+ * and no other entry does. So an overlap of usable and reserved is never
+ * usable, whatever the order of the entries, and usable entries that touch
+ * or overlap merge into one range.
+ */
+#include "mmap.h"
+
+#include "panic.h"
+#include "trace.h"
+
+static struct mmap_entry entries[MMAP_MAX_ENTRIES];
+static size_t entry_count;
+
+static const char *const type_names[] = {
+	[MMAP_USABLE] = "usable", [MMAP_RESERVED] = "reserved",
+	[MMAP_ACPI] = "acpi",     [MMAP_NVS] = "nvs",
+	[MMAP_BAD] = "bad",
+};
+
+const char *mmap_type_name(uint32_t type)
+{
+	if (type >= sizeof type_names / sizeof type_names[0])
+		return NULL;
+	return type_names[type];
+}
+
+/* One "mmap.entry" or warning line names the type or writes its number. */
+static void trace_entry(const char *event, const struct mmap_entry *e)
+{
+	const char *name = mmap_type_name(e->type);
+	if (name)
+		trace_event(TRACE_MMAP, event, "base=%#lx len=%#lx type=%s",
+			    e->base, e->len, name);
+	else
+		trace_event(TRACE_MMAP, event, "base=%#lx len=%#lx type=%u",
+			    e->base, e->len, e->type);
+}
+
+/* Copies the tag's entries into `entries`; rejects a tag we cannot read. */
+static status_t copy_entries(const struct mb2_tag_mmap *tag, const char *from)
+{
+	uint32_t esize = tag->entry_size;
+	uint32_t body = tag->tag.size - (uint32_t)sizeof *tag;
+	if (tag->tag.size < sizeof *tag || esize < sizeof(struct mb2_mmap_entry) ||
+	    esize % 8 != 0 || body % esize != 0)
+		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
+				   "why=entry_size size=%u entry_size=%u",
+				   tag->tag.size, esize);
+	size_t n = body / esize;
+	trace_event(TRACE_MMAP, "source", "from=%s entries=%zu", from, n);
+	if (tag->entry_version != 0)
+		trace_warn("mmap_version", "version=%u", tag->entry_version);
+	if (n > MMAP_MAX_ENTRIES)
+		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
+				   "why=too_many entries=%zu max=%d", n,
+				   MMAP_MAX_ENTRIES);
+	const uint8_t *p = (const uint8_t *)(tag + 1);
+	for (size_t i = 0; i < n; i++, p += esize) {
+		const struct mb2_mmap_entry *e = (const void *)p;
+		entries[i] = (struct mmap_entry){ e->base_addr, e->length,
+						  e->type };
+		trace_entry("entry", &entries[i]);
+	}
+	entry_count = n;
+	return STATUS_OK;
+}
+
+static void drop_entry(size_t i)
+{
+	for (size_t j = i + 1; j < entry_count; j++)
+		entries[j - 1] = entries[j];
+	entry_count--;
+}
+
+/* Zero-length entries go; entries past the physical address width (or
+ * wrapping past 2^64) lose the part beyond it. */
+static void repair_lengths(void)
+{
+	for (size_t i = 0; i < entry_count;) {
+		struct mmap_entry *e = &entries[i];
+		if (e->len == 0) {
+			trace_warn("mmap_zero_length", "base=%#lx type=%u",
+				   e->base, e->type);
+			drop_entry(i);
+			continue;
+		}
+		if (e->base >= MMAP_PHYS_LIMIT || e->len > MMAP_PHYS_LIMIT - e->base) {
+			uint64_t keep = e->base >= MMAP_PHYS_LIMIT
+						? 0 : MMAP_PHYS_LIMIT - e->base;
+			trace_warn("mmap_beyond_width", "base=%#lx len=%#lx "
+				   "kept=%#lx", e->base, e->len, keep);
+			e->len = keep;
+			if (keep == 0) {
+				drop_entry(i);
+				continue;
+			}
+		}
+		i++;
+	}
+}
+
+/* Sorts by base (insertion sort: the map is short), with one warning. */
+static void repair_order(void)
+{
+	for (size_t i = 1; i < entry_count; i++) {
+		if (entries[i].base >= entries[i - 1].base)
+			continue;
+		trace_warn("mmap_unsorted", "index=%zu base=%#lx", i,
+			   entries[i].base);
+		for (size_t j = 1; j < entry_count; j++) {
+			struct mmap_entry e = entries[j];
+			size_t k = j;
+			for (; k > 0 && entries[k - 1].base > e.base; k--)
+				entries[k] = entries[k - 1];
+			entries[k] = e;
+		}
+		return;
+	}
+}
+
+/* Reports every overlapping pair (the sweep decides what is usable). */
+static void report_overlaps(void)
+{
+	for (size_t j = 0; j < entry_count; j++) {
+		for (size_t i = 0; i < j; i++) {
+			const struct mmap_entry *a = &entries[i], *b = &entries[j];
+			if (a->base + a->len <= b->base)
+				continue;
+			trace_warn("mmap_overlap", "base=%#lx len=%#lx type=%u "
+				   "with_base=%#lx with_len=%#lx with_type=%u",
+				   a->base, a->len, a->type, b->base, b->len,
+				   b->type);
+		}
+	}
+}
+
+/* True if [lo, hi) is usable: inside a usable entry, inside no other. */
+static bool piece_usable(uint64_t lo, uint64_t hi)
+{
+	bool usable = false;
+	for (size_t i = 0; i < entry_count; i++) {
+		const struct mmap_entry *e = &entries[i];
+		if (e->base >= hi || e->base + e->len <= lo)
+			continue;
+		if (e->type != MMAP_USABLE)
+			return false;
+		usable = true;
+	}
+	return usable;
+}
+
+/* Usable byte ranges found by the sweep, before page alignment. */
+static struct {
+	uint64_t lo, hi;
+} pieces[MMAP_MAX_ENTRIES];
+static size_t piece_count;
+
+/* Appends [lo, hi) to pieces, merging with the last one if they touch. */
+static void add_piece(uint64_t lo, uint64_t hi)
+{
+	if (piece_count > 0 && pieces[piece_count - 1].hi == lo) {
+		pieces[piece_count - 1].hi = hi;
+		return;
+	}
+	/* Each piece ends at a non-usable entry or a gap: at most one piece
+	 * per entry. */
+	ASSERT(piece_count < MMAP_MAX_ENTRIES);
+	pieces[piece_count].lo = lo;
+	pieces[piece_count].hi = hi;
+	piece_count++;
+}
+
+/* The sweep: boundaries sorted, each piece between two kept if usable. */
+static void sweep(void)
+{
+	uint64_t bounds[2 * MMAP_MAX_ENTRIES];
+	size_t n = 0;
+	for (size_t i = 0; i < entry_count; i++) {
+		bounds[n++] = entries[i].base;
+		bounds[n++] = entries[i].base + entries[i].len;
+	}
+	for (size_t j = 1; j < n; j++) {
+		uint64_t b = bounds[j];
+		size_t k = j;
+		for (; k > 0 && bounds[k - 1] > b; k--)
+			bounds[k] = bounds[k - 1];
+		bounds[k] = b;
+	}
+	piece_count = 0;
+	for (size_t k = 0; k + 1 < n; k++)
+		if (bounds[k] < bounds[k + 1] &&
+		    piece_usable(bounds[k], bounds[k + 1]))
+			add_piece(bounds[k], bounds[k + 1]);
+}
+
+/* Whole pages only, below the direct map's reach, into out. Writes one
+ * mmap.usable per range kept. */
+static void finish_ranges(struct mmap_usable *out)
+{
+	out->count = 0;
+	out->pages = 0;
+	out->highest = 0;
+	for (size_t i = 0; i < piece_count; i++) {
+		uint64_t lo = pieces[i].lo, hi = pieces[i].hi;
+		if (hi > MMAP_DIRECT_MAP_REACH) {
+			uint64_t cut = lo > MMAP_DIRECT_MAP_REACH
+					       ? lo : MMAP_DIRECT_MAP_REACH;
+			trace_warn("mmap_clipped", "base=%#lx len=%#lx "
+				   "why=direct_map", cut, hi - cut);
+			hi = cut;
+		}
+		lo = (lo + PAGE_MASK) & ~PAGE_MASK;
+		hi &= ~PAGE_MASK;
+		if (lo >= hi)
+			continue;
+		out->ranges[out->count++] = (struct pmm_region){
+			lo, (hi - lo) / PAGE_SIZE, PMM_FIRMWARE };
+		out->pages += (hi - lo) / PAGE_SIZE;
+		out->highest = hi;
+		trace_event(TRACE_MMAP, "usable", "base=%#lx len=%#lx", lo,
+			    hi - lo);
+	}
+}
+
+status_t mmap_read_tag(const struct mb2_tag_mmap *tag, const char *from,
+		       struct mmap_usable *out)
+{
+	if (!tag)
+		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
+				   "why=no_map");
+	status_t st = copy_entries(tag, from);
+	if (st != STATUS_OK)
+		return st;
+	repair_lengths();
+	repair_order();
+	report_overlaps();
+	sweep();
+	finish_ranges(out);
+	if (out->highest <= MMAP_FIRST_MIB)
+		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
+				   "why=no_usable_above_1mib usable_pages=%lu",
+				   out->pages);
+	trace_event(TRACE_MMAP, "done", "usable_pages=%lu highest=%#lx",
+		    out->pages, out->highest);
+	return STATUS_OK;
+}
+
+status_t mmap_load(const struct mb2_info *mbi, const struct boot_config *cfg,
+		   struct mmap_usable *out)
+{
+	static uint64_t spec_tag[MMAP_TAG_BYTES / 8 + 1];
+	if (cfg && cfg->mmap_spec) {
+		status_t st = mmap_spec_to_tag(cfg->mmap_spec,
+					       cfg->mmap_spec_len, spec_tag,
+					       sizeof spec_tag);
+		if (st != STATUS_OK)
+			return st;
+		return mmap_read_tag((const void *)spec_tag, "cmdline", out);
+	}
+	const struct mb2_tag *tag = mbi ? mb2_next_tag(mbi, NULL, MB2_TAG_MMAP)
+					: NULL;
+	return mmap_read_tag((const void *)tag, "multiboot2", out);
+}
+
+/* Appends [lo, hi) rounded out to pages, with one mmap.reserve event. */
+static size_t reserve(struct pmm_region *out, size_t n, size_t max,
+		      uint64_t lo, uint64_t hi, enum pmm_reason why)
+{
+	lo &= ~PAGE_MASK;
+	hi = (hi + PAGE_MASK) & ~PAGE_MASK;
+	if (lo >= hi || n >= max)
+		return n;
+	out[n] = (struct pmm_region){ lo, (hi - lo) / PAGE_SIZE, why };
+	trace_event(TRACE_MMAP, "reserve", "base=%#lx len=%#lx why=%s", lo,
+		    hi - lo, pmm_reason_name(why));
+	return n + 1;
+}
+
+size_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
+			 paddr_t kernel_start, paddr_t kernel_end,
+			 struct pmm_region *out, size_t max)
+{
+	size_t n = reserve(out, 0, max, 0, MMAP_FIRST_MIB, PMM_FIRST_MIB);
+	n = reserve(out, n, max, kernel_start, kernel_end, PMM_KERNEL);
+	if (!mbi)
+		return n;
+	n = reserve(out, n, max, mbi_pa, mbi_pa + mbi->total_size,
+		    PMM_BOOTINFO);
+	const struct mb2_tag *tag = NULL;
+	while ((tag = mb2_next_tag(mbi, tag, MB2_TAG_MODULE))) {
+		const struct mb2_tag_module *m = (const void *)tag;
+		n = reserve(out, n, max, m->mod_start, m->mod_end, PMM_MODULE);
+	}
+	return n;
+}
