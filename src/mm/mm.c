@@ -30,7 +30,7 @@ static status_t mm_init_pmm(const struct mb2_info *mbi, paddr_t mbi_pa,
 				     MM_MAX_RESERVED);
 	st = pmm_init(usable.ranges, usable.count, reserved, n);
 	if (st == STATUS_NO_MEMORY) /* the map is too small for the bitmap */
-		return trace_error(STATUS_BAD_MMAP, __func__,
+		return trace_error(STATUS_BAD_MMAP, "mm_init",
 				   "why=no_room_for_bitmap usable_pages=%lu",
 				   usable.pages);
 	if (st != STATUS_OK)
