@@ -122,7 +122,8 @@ Test(mmap, spec_can_hold_one_entry_more_than_the_reader_takes)
 			0x100 + 2 * i);
 	struct mmap_usable u;
 	assert_rejected(analyse(spec, &u), "too_many");
-	char *last = strrchr(spec, ',');
+	char last[32];
+	snprintf(last, sizeof last, "%s", strrchr(spec, ','));
 	strcat(spec, last); /* one more: the SPEC itself refuses */
 	host_trace_start();
 	cr_assert_eq(mmap_spec_to_tag(spec, strlen(spec), tag_buf, sizeof tag_buf),
