@@ -399,13 +399,11 @@ class Tools(Base):
         self.assertEqual(free[-1]["args"]["free"], 15855)
         self.assertTrue(any(e["ph"] == "B" and e["name"] == "generated" for e in doc["traceEvents"]))
 
-    def test_check_replays_200k_events_in_reasonable_time(self):
-        data = gen.write(gen.big_events(200_000))
-        start = time.monotonic()
-        rc, out, _ = vtrace("check", "@", data=data)
-        took = time.monotonic() - start
+    def test_check_replays_a_200k_event_trace_clean(self):
+        # Its speed is measured by `make bench` (vtrace row), not here.
+        rc, out, _ = vtrace("check", "@", data=gen.write(gen.big_events(200_000)))
         self.assertEqual(rc, 0, out)
-        self.assertLess(took, 20, f"{took:.1f} s for 200k events")
+        self.assertRegex(out, r"^ok: 2000\d\d events")
 
 
 class MmStory(Base):
@@ -417,8 +415,6 @@ class MmStory(Base):
     def story(cls):
         if cls.trace is None:
             cls.trace = build_story()
-        if isinstance(cls.trace, str):
-            raise unittest.SkipTest(cls.trace)
         return cls.trace
 
     def mutated(self, edit, rule):
@@ -480,10 +476,7 @@ class MmStory(Base):
 
 
 def build_story():
-    """(cats, events, status) of mm_story's trace, or a reason to skip."""
-    need = [os.path.join(ROOT, "src", "mm", f) for f in ("pmm.c", "paging.c", "ptp.c")]
-    if not all(os.path.exists(p) for p in need):
-        return "src/mm has no pmm.c/paging.c/ptp.c yet"
+    """(cats, events, status) of mm_story's trace."""
     out = os.path.join(ROOT, "build", "trace-test")
     os.makedirs(out, exist_ok=True)
     lib = [f for f in glob.glob(os.path.join(ROOT, "src", "lib", "*.c"))
@@ -540,7 +533,7 @@ class RealTraces(Base):
             if sets and lines[-1].startswith("@end"):
                 break
         else:
-            self.skipTest("no kernel trace with pmm events yet")
+            self.fail("no scenario trace with pmm.set events: run the scenarios first")
         cats = next(l[6:] for l in lines if l.startswith("#cats "))
         status = lines[-1].rsplit("=", 1)[1]
         clean = check(events, cats=cats, status=status)
