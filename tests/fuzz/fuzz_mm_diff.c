@@ -3,15 +3,21 @@
  *
  * The input is a program: each call is an opcode byte and its argument
  * bytes (decode_* below). It runs against the real pmm + ptp + vm_ code on
- * the host's simulated memory, and against a model that is just an array:
- * for each 4 KiB page of two small VA windows, mapped or not, its pa and
- * its flags. After every call (the translations: after the last call):
+ * the host's simulated memory, and against a model made of arrays: for each
+ * 4 KiB page of two small VA windows, mapped or not, its pa and its flags;
+ * for each physical page, used or free, ever handed out, held by a direct
+ * pmm_* call of the program. The pmm calls (alloc page, batch, contiguous
+ * with limit and alignment, between; free page, batch, region) are first
+ * fit from the lowest page, so the model predicts every address they
+ * return and every status. After every call (the translations: after the
+ * last call):
  *   - the status is one the model allows (OK exactly when the model says
  *     the call is valid);
  *   - a failing call wrote exactly one err.* event, a good one none, and
  *     left every byte of the page table pool as it was;
  *   - every page of both windows translates as the model says (pa, flags);
- *   - pmm's free page count equals the start's minus the owned pages;
+ *   - every physical page is used or free as the model says (after pmm
+ *     calls), and pmm's free count equals the model's (after every call);
  *   - owned pages are in use in the bitmap, and freed once unmapped.
  * A window straddles a 1 GiB boundary (tables at three levels change) and
  * one ends at the top of the lower half (wrap, non-canonical). 2 MiB pages
@@ -25,6 +31,7 @@
 #include "host.h"
 #include "paging.h"
 #include "pmm.h"
+#include "pmm_bitmap.h"
 #include "ptp.h"
 #include "trace.h"
 
@@ -48,7 +55,14 @@ struct page_model {
 
 static struct page_model model[WINDOWS][WINDOW_PAGES];
 static struct ptp *pool;
-static uint64_t free_at_start, owned;
+static uint64_t owned;
+
+/* Physical pages: the bitmap's truth, the handed map, and who holds it. */
+#define PHYS_PAGES (MEMORY_BYTES / PAGE_SIZE)
+#define RAM_FIRST (0x100000ul / PAGE_SIZE) /* usable RAM starts at 1 MiB */
+static struct {
+	uint8_t used, handed, held; /* held: by a direct pmm_* call */
+} phys[PHYS_PAGES];
 static const uint8_t *in, *in_end;
 
 #define FAIL(...)                                                    \
@@ -136,6 +150,7 @@ static void model_unmap(const struct range *r)
 		struct page_model *p = &model[r->w][r->first + i];
 		if (p->mapped && (p->flags & PTE_OWN)) {
 			owned--;
+			phys[p->pa / PAGE_SIZE].used = 0;
 			if (pmm_is_used(p->pa))
 				FAIL("owned page %#lx still used after unmap",
 				     p->pa);
@@ -186,8 +201,10 @@ static void do_map_new(void)
 		vaddr_t va = r.va + i * PAGE_SIZE;
 		if (vm_translate(pool, va, &pa, NULL))
 			FAIL("map_new left va %#lx unmapped", va);
-		if (!pmm_is_used(pa))
-			FAIL("map_new mapped free page %#lx", pa);
+		if (!pmm_is_used(pa) || phys[pa / PAGE_SIZE].used)
+			FAIL("map_new mapped page %#lx, free or already used",
+			     pa);
+		phys[pa / PAGE_SIZE].used = phys[pa / PAGE_SIZE].handed = 1;
 		model[r.w][r.first + i] =
 			(struct page_model){ 1, pa, flags | PTE_OWN };
 		owned++;
@@ -269,7 +286,175 @@ static void do_find(void)
 		FAIL("find_free gave %#lx, the model %#lx", got, want);
 }
 
-/* Every page of both windows, and pmm's count, against the model. */
+/* ---- direct pmm calls -------------------------------------------------- */
+
+/* The model's first fit: the lowest page p, a multiple of align, with
+ * [p, p + n) free and below limit; 0 if none (page 0 is never RAM). */
+static uint64_t model_first_fit(uint64_t n, uint64_t limit, uint64_t align)
+{
+	for (uint64_t p = RAM_FIRST; p + n <= limit; p++) {
+		uint64_t k = 0;
+		while (p % align == 0 && k < n && !phys[p + k].used)
+			k++;
+		if (k == n && p % align == 0)
+			return p;
+	}
+	return 0;
+}
+
+static uint64_t model_free_count(void)
+{
+	uint64_t n = 0;
+	for (uint64_t p = RAM_FIRST; p < PHYS_PAGES; p++)
+		n += !phys[p].used;
+	return n;
+}
+
+/* What freeing the page at pa returns, by the model (pmm.h's rules). */
+static status_t model_free_status(paddr_t pa)
+{
+	if (pa % PAGE_SIZE)
+		return STATUS_UNALIGNED;
+	uint64_t p = pa / PAGE_SIZE;
+	if (p < RAM_FIRST || p >= PHYS_PAGES)
+		return STATUS_OUT_OF_RANGE;
+	if (phys[p].used)
+		return phys[p].handed ? STATUS_OK : STATUS_RESERVED;
+	return phys[p].handed ? STATUS_DOUBLE_FREE : STATUS_NOT_ALLOCATED;
+}
+
+static void model_take(uint64_t p, uint64_t n)
+{
+	for (uint64_t k = p; k < p + n; k++) {
+		if (pmm_is_used(k * PAGE_SIZE) != 1)
+			FAIL("pmm handed out %#lx but it is free", pmm_page_pa(k));
+		phys[k].used = phys[k].handed = phys[k].held = 1;
+	}
+}
+
+/* A physical page the program may name in a free: one it holds, a free
+ * one, a reserved one, or an address outside RAM or unaligned. Pages that
+ * belong to the pool or to a mapping are never named (pmm cannot tell who
+ * holds a page: freeing another owner's page is a caller's bug). */
+static paddr_t decode_free_pa(int *usable)
+{
+	uint64_t v = take(2);
+	paddr_t pa = (v % (PHYS_PAGES + 64)) * PAGE_SIZE + (v & 0x8000 ? 8 : 0);
+	uint64_t p = pa / PAGE_SIZE;
+	*usable = p >= PHYS_PAGES || p < RAM_FIRST || pa % PAGE_SIZE ||
+		  !phys[p].used || phys[p].held || !phys[p].handed;
+	return pa;
+}
+
+static void do_pmm_alloc(void)
+{
+	unsigned kind = take(1) % 4;
+	uint64_t n = 1 + take(1) % 48, align = 1ull << take(1) % 5;
+	uint64_t limit = kind == 2 && take(1) & 1 ? PHYS_PAGES / 2 : PHYS_PAGES;
+	paddr_t pa = 0, batch[48];
+	uint64_t got = 0, want = 0, free = model_free_count();
+	status_t st;
+	if (kind == 0) {
+		st = pmm_alloc_page(PMM_TEST, &pa);
+		want = model_first_fit(1, PHYS_PAGES, 1), got = 1;
+	} else if (kind == 1) {
+		st = pmm_alloc_batch(PMM_TEST, batch, n);
+		if (st == STATUS_OK)
+			pa = batch[0], got = n;
+		want = n <= free ? model_first_fit(1, PHYS_PAGES, 1) : 0;
+	} else if (kind == 2) {
+		st = pmm_alloc_contiguous(n, limit == PHYS_PAGES ? 0 : limit * PAGE_SIZE,
+					  align, PMM_TEST, &pa);
+		want = model_first_fit(n, limit, align), got = n;
+		if (!want)
+			return expect(st, n > free ? STATUS_NO_MEMORY : STATUS_NOT_FOUND,
+				      STATUS_NOT_FOUND, "pmm_alloc_contiguous");
+	} else {
+		uint64_t min = 1 + n / 4;
+		st = pmm_alloc_between(min, n, PMM_TEST, &pa, &got);
+		uint64_t m = n; /* the first run of n, else the largest */
+		while (m >= min && !(want = model_first_fit(m, PHYS_PAGES, 1)))
+			m--;
+		if (!want)
+			return expect(st, min > free ? STATUS_NO_MEMORY : STATUS_NOT_FOUND,
+				      STATUS_NOT_FOUND, "pmm_alloc_between");
+		if (st == STATUS_OK && got != m)
+			FAIL("alloc_between(%lu, %lu) got %lu, the model %lu",
+			     min, n, got, m);
+	}
+	if (!want)
+		return expect(st, STATUS_NO_MEMORY, STATUS_NO_MEMORY, "pmm_alloc");
+	expect(st, STATUS_OK, STATUS_OK, "pmm_alloc");
+	if (pa != want * PAGE_SIZE)
+		FAIL("pmm alloc kind %u gave %#lx, the model %#lx", kind, pa,
+		     pmm_page_pa(want));
+	if (kind != 1)
+		return model_take(want, got);
+	for (uint64_t i = 0; i < n; i++) { /* the n lowest free pages */
+		uint64_t p = model_first_fit(1, PHYS_PAGES, 1);
+		if (batch[i] != p * PAGE_SIZE)
+			FAIL("batch[%lu] is %#lx, the model %#lx", i, batch[i],
+			     pmm_page_pa(p));
+		model_take(p, 1);
+	}
+}
+
+static void model_release(paddr_t pa, uint64_t n)
+{
+	for (uint64_t p = pa / PAGE_SIZE; p < pa / PAGE_SIZE + n; p++)
+		phys[p].used = phys[p].held = 0;
+}
+
+static void do_pmm_free(void)
+{
+	unsigned kind = take(1) % 3;
+	int usable;
+	paddr_t pa = decode_free_pa(&usable);
+	if (!usable)
+		return;
+	if (kind == 0) {
+		status_t want = model_free_status(pa);
+		expect(pmm_free_page(pa), want, want, "pmm_free_page");
+		return want == STATUS_OK ? model_release(pa, 1) : (void)0;
+	}
+	if (kind == 1) { /* pa and the held pages after it, one maybe twice */
+		paddr_t list[8];
+		uint64_t n = 0, twice = take(1);
+		status_t want = model_free_status(pa);
+		list[n++] = pa;
+		for (uint64_t p = pa / PAGE_SIZE + 1; p < PHYS_PAGES && n < 7; p++)
+			if (phys[p].held)
+				list[n++] = p * PAGE_SIZE;
+		if (twice % 4 == 0) {
+			list[n] = list[twice / 4 % n];
+			n++;
+		}
+		for (uint64_t i = 1; i < n && want == STATUS_OK; i++)
+			want = model_free_status(list[i]);
+		if (want == STATUS_OK && twice % 4 == 0)
+			want = STATUS_DOUBLE_FREE;
+		expect(pmm_free_batch(list, n), want, want, "pmm_free_batch");
+		for (uint64_t i = 0; want == STATUS_OK && i < n; i++)
+			model_release(list[i], 1);
+		return;
+	}
+	uint64_t n = 1 + take(1) % 16; /* a region: every page must be freeable */
+	status_t want = model_free_status(pa);
+	if (pa % PAGE_SIZE == 0 && pa / PAGE_SIZE >= RAM_FIRST &&
+	    pa / PAGE_SIZE + n > PHYS_PAGES)
+		want = STATUS_OUT_OF_RANGE;
+	for (uint64_t i = 1; i < n && want == STATUS_OK; i++) {
+		uint64_t p = pa / PAGE_SIZE + i;
+		if (phys[p].used && phys[p].handed && !phys[p].held)
+			return; /* another owner's page: not ours to name */
+		want = model_free_status(pa + i * PAGE_SIZE);
+	}
+	expect(pmm_free_region(pa, n), want, want, "pmm_free_region");
+	if (want == STATUS_OK)
+		model_release(pa, n);
+}
+
+/* Every page of both windows, and every physical page, against the model. */
 static void compare_all(void)
 {
 	for (unsigned w = 0; w < WINDOWS; w++)
@@ -287,11 +472,10 @@ static void compare_all(void)
 				FAIL("va %#lx: pa %#lx flags %#lx, model %#lx %#lx",
 				     va, pa, flags, p->pa, p->flags);
 		}
-	struct pmm_stats s;
-	pmm_get_stats(&s);
-	if (s.free_pages + owned != free_at_start)
-		FAIL("pmm: %lu free + %lu owned != %lu at start", s.free_pages,
-		     owned, free_at_start);
+	for (uint64_t p = 0; p < PHYS_PAGES; p++)
+		if (pmm_is_used(p * PAGE_SIZE) != phys[p].used)
+			FAIL("physical page %#lx: pmm says %s, the model not",
+			     pmm_page_pa(p), phys[p].used ? "free" : "used");
 }
 
 /* After each call (a full compare_all every call is 50x slower): the
@@ -306,12 +490,19 @@ static void compare_count(void)
 	if (pool->mapped_pages != mapped)
 		FAIL("pool counts %lu mapped pages, the model %lu",
 		     pool->mapped_pages, mapped);
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	if (s.free_pages != model_free_count())
+		FAIL("pmm counts %lu free pages, the model %lu (%lu owned)",
+		     s.free_pages, model_free_count(), owned);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static void (*const ops[])(void) = { do_map, do_map_new, do_unmap,
-					     do_protect, do_find };
+	static void (*const ops[])(void) = { do_map,	   do_map_new,
+					     do_unmap,	   do_protect,
+					     do_find,	   do_pmm_alloc,
+					     do_pmm_free };
 	in = data, in_end = data + size;
 	host_memory_init(MEMORY_BYTES);
 	host_trace_start();
@@ -326,9 +517,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ptp_create(POOL_PAGES, PTP_MODIFIABLE, &pool))
 		FAIL("setup failed");
 	ptp_seal(pool); /* the bitmap allocator, as after bring-up */
-	struct pmm_stats s;
-	pmm_get_stats(&s);
-	free_at_start = s.free_pages;
+	for (uint64_t p = 0; p < PHYS_PAGES; p++) /* the start, as read */
+		phys[p] = (typeof(phys[0])){ pmm_is_used(p * PAGE_SIZE),
+					     pmm_bitmap_is_handed(p), 0 };
 	for (unsigned calls = 0; in < in_end && calls < 64; calls++) {
 		host_trace_clear();
 		memcpy(before, arch_phys_to_virt(pool->pa), sizeof before);
