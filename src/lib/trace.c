@@ -24,15 +24,35 @@ static struct {
 	bool finished;
 } trace;
 
+/* The reflected IEEE 802.3 polynomial x^32 + x^26 + ... + 1. */
+#define CRC32_POLY 0xedb88320u
+
+/*
+ * crc_table[b] is the CRC of the byte b alone: eight steps of the bitwise
+ * algorithm done once, so that each byte of a line then costs one table
+ * look-up instead of eight shifts (every trace byte goes through here, and
+ * Bochs runs the kernel's copy). Built on first use: nothing to call first.
+ */
+static uint32_t crc_table[256];
+
+static void crc_table_build(void)
+{
+	for (uint32_t b = 0; b < 256; b++) {
+		uint32_t crc = b;
+		for (int bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (CRC32_POLY & -(crc & 1u));
+		crc_table[b] = crc;
+	}
+}
+
 uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
+	if (crc_table[128] == 0) /* entry 128 is the polynomial: never 0 */
+		crc_table_build();
 	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (int bit = 0; bit < 8; bit++)
-			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1u));
-	}
+	while (len--)
+		crc = (crc >> 8) ^ crc_table[(crc ^ *p++) & 0xffu];
 	return ~crc;
 }
 
