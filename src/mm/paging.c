@@ -29,11 +29,13 @@ static void vm_run_flush(struct vm_run *run)
 	if (run->n == 0)
 		return;
 	char flags[PTE_FLAGS_NAME_MAX];
-	trace_event(TRACE_VM, "map", "as=%u va=%#lx pa=%#lx n=%lu size=%s flags=%s pte=%#lx",
-		    run->as, run->va, run->pa, run->n,
-		    run->unit == PAGE_SIZE ? "4K" : "2M",
-		    pte_flags_name(pte_flags(run->first), flags, sizeof flags),
-		    run->first.raw);
+	if (trace_enabled(TRACE_VM)) /* naming flags costs, even unseen */
+		trace_event(TRACE_VM, "map", "as=%u va=%#lx pa=%#lx n=%lu "
+			    "size=%s flags=%s pte=%#lx", run->as, run->va,
+			    run->pa, run->n, run->unit == PAGE_SIZE ? "4K" : "2M",
+			    pte_flags_name(pte_flags(run->first), flags,
+					   sizeof flags),
+			    run->first.raw);
 	run->n = 0;
 }
 

@@ -221,7 +221,7 @@ status_t vm_unmap(struct ptp *pool, vaddr_t va, uint64_t pages)
 static void vm_protect_event(unsigned as, vaddr_t va, uint64_t n, pte_t first)
 {
 	char flags[PTE_FLAGS_NAME_MAX];
-	if (n)
+	if (n && trace_enabled(TRACE_VM))
 		trace_event(TRACE_VM, "protect", "as=%u va=%#lx n=%lu flags=%s pte=%#lx",
 			    as, va, n,
 			    pte_flags_name(pte_flags(first), flags, sizeof flags),
