@@ -3,7 +3,7 @@
 #   make            the ISO (build/vitrine.iso)
 #   make run        boot the demo in Bochs; the trace is printed and saved
 #   make check      every test: host units, sanitizers, toolkit, scenarios
-#   make debug      Bochs at its debugger prompt; BREAK=N or AT=symbol to stop
+#   make debug      Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
 #   make handout LAB=N OUT=DIR   the student tree of lab N (docs/labs/)
 #   make grade LAB=N             grade lab N of this tree [TRACE=boot trace]
 #
@@ -93,7 +93,8 @@ run-qemu: $(BUILD)/kernel.elf
 
 debug: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	$(PYTHON) tests/vm debug --cmdline "$(CMDLINE)" --out $(BUILD)/debug \
-		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT))
+		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT)) \
+		$(if $(RC),--rc $(abspath $(RC)))
 
 # --- tests ----------------------------------------------------------------
 host-tests: $(BUILD)/host/tests
