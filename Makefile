@@ -3,6 +3,9 @@
 #   make            the ISO (build/vitrine.iso)
 #   make run        boot the demo in Bochs; the trace is printed and saved
 #   make check      every test: host units, sanitizers, toolkit, scenarios
+#   make debug      Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
+#   make handout LAB=N OUT=DIR   the student tree of lab N (docs/labs/)
+#   make grade LAB=N             grade lab N of this tree [TRACE=boot trace]
 #
 # Packages come from Debian through `make deps` (run once, automatically).
 
@@ -37,7 +40,7 @@ HOST_TEST_C := $(wildcard tests/host/*.c)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h)
 
-.PHONY: all iso kernel run run-qemu debug check deps clean help host-tests bench fuzz fuzz-build fuzz-targets
+.PHONY: all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
 all: iso
 
 help:
@@ -90,7 +93,8 @@ run-qemu: $(BUILD)/kernel.elf
 
 debug: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	$(PYTHON) tests/vm debug --cmdline "$(CMDLINE)" --out $(BUILD)/debug \
-		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT))
+		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT)) \
+		$(if $(RC),--rc $(abspath $(RC)))
 
 # --- tests ----------------------------------------------------------------
 host-tests: $(BUILD)/host/tests
@@ -103,6 +107,21 @@ check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests
 
 clean:
 	rm -rf $(BUILD)
+
+# --- labs (docs/labs/) ------------------------------------------------------
+# `make handout LAB=N OUT=DIR` writes the student tree of lab N: the code
+# between its LAB N markers becomes stubs that return STATUS_NOT_IMPLEMENTED.
+# `make grade LAB=N` prints points per test and a total; lab 1 boots the
+# kernel once for its trace unless TRACE=FILE names one.
+LAB ?=
+OUT ?= $(BUILD)/handout-lab$(LAB)
+handout:
+	@[ -n "$(LAB)" ] || { echo "usage: make handout LAB=N OUT=DIR"; exit 2; }
+	$(PYTHON) tests/labs/handout --lab $(LAB) --out $(OUT)
+
+grade: $(BUILD)/host/tests $(BUILD)/kernel.elf $(BUILD)/kernel.sym
+	@[ -n "$(LAB)" ] || { echo "usage: make grade LAB=N [TRACE=FILE]"; exit 2; }
+	@$(PYTHON) tests/labs/grade --lab $(LAB) $(if $(TRACE),--trace $(TRACE))
 
 # --- benchmarks (bench/, docs/performance.md) -------------------------------
 # `make bench` measures host operations (ns and callgrind instructions),

@@ -11,6 +11,7 @@
 status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
 		      uint64_t *flags)
 {
+	/* LAB 3 begin: vm_translate */
 	status_t st = vm_check_range(__func__, pool, vm_align_down(va, PAGE_SIZE),
 				     1, PAGE_SIZE);
 	if (st == STATUS_OK && !pa)
@@ -29,11 +30,13 @@ status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
 	if (flags)
 		*flags = pte_flags(*e);
 	return STATUS_OK;
+	/* LAB 3 end */
 }
 
 status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 			enum vm_range_state *out)
 {
+	/* LAB 3 begin: vm_range_state */
 	status_t st = vm_check_range(__func__, pool, va, pages, PAGE_SIZE);
 	if (st == STATUS_OK && !out)
 		st = trace_error(STATUS_INVALID_ARG, __func__,
@@ -56,8 +59,10 @@ status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 	*out = mapped == 0 ? VM_RANGE_NONE
 	       : mapped == pages ? VM_RANGE_FULL : VM_RANGE_PARTIAL;
 	return STATUS_OK;
+	/* LAB 3 end */
 }
 
+/* LAB 4 begin: helpers */
 /* The lowest multiple of align at or above va; false if it overflows. */
 static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 {
@@ -65,6 +70,7 @@ static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 	*out = up;
 	return up >= va;
 }
+/* LAB 4 end */
 
 /*
  * First fit: try a candidate; if a mapped leaf overlaps it, the next
@@ -75,6 +81,7 @@ static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 status_t vm_find_free(struct ptp *pool, vaddr_t lo, vaddr_t hi,
 		      uint64_t pages, uint64_t align_pages, vaddr_t *out)
 {
+	/* LAB 4 begin: vm_find_free */
 	uint64_t align = (align_pages > 1 ? align_pages : 1) * PAGE_SIZE;
 	status_t st = STATUS_OK;
 	if (!out || (align_pages > 1 && (align_pages & (align_pages - 1))) ||
@@ -108,6 +115,7 @@ status_t vm_find_free(struct ptp *pool, vaddr_t lo, vaddr_t hi,
 	return trace_error(STATUS_NOT_FOUND, __func__,
 			   "as=%u lo=%#lx hi=%#lx n=%lu align=%lu", pool->id, lo,
 			   hi, pages, align_pages);
+	/* LAB 4 end */
 }
 
 void vm_dump(const struct ptp *pool)

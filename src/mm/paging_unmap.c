@@ -46,6 +46,7 @@ struct vm_empty_table {
 	unsigned index;
 };
 
+/* LAB 4 begin: helpers */
 static bool vm_table_empty(const pte_t *table)
 {
 	for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -53,6 +54,7 @@ static bool vm_table_empty(const pte_t *table)
 			return false;
 	return true;
 }
+/* LAB 4 end */
 
 /*
  * Phase 1b: starting at the deepest table that holds va, unhooks every
@@ -62,6 +64,7 @@ static bool vm_table_empty(const pte_t *table)
 static unsigned vm_unhook_empty(struct vm_walk *w, vaddr_t va,
 				struct vm_empty_table out[PT_LEVELS])
 {
+	/* LAB 4 begin: vm_unhook_empty, stub returns 0 */
 	int level;
 	unsigned n = 0;
 	vm_walk_lookup(w, va, PT_LEVEL_PT, &level);
@@ -77,6 +80,7 @@ static unsigned vm_unhook_empty(struct vm_walk *w, vaddr_t va,
 		w->table[level + 1][index].raw = 0;
 	}
 	return n;
+	/* LAB 4 end */
 }
 
 static void vm_unmap_event(unsigned as, vaddr_t va, uint64_t n)
@@ -202,6 +206,7 @@ static status_t vm_check_leaves(const char *fn, struct ptp *pool, vaddr_t va,
 
 status_t vm_unmap(struct ptp *pool, vaddr_t va, uint64_t pages)
 {
+	/* LAB 3 begin: vm_unmap */
 	uint64_t mapped;
 	status_t st = vm_check_range(__func__, pool, va, pages, PAGE_SIZE);
 	if (st == STATUS_OK)
@@ -214,6 +219,7 @@ status_t vm_unmap(struct ptp *pool, vaddr_t va, uint64_t pages)
 		return st;
 	vm_clear(pool, va, pages);
 	return STATUS_OK;
+	/* LAB 3 end */
 }
 
 /* One vm.protect line for pages contiguous in VA with the same new entry

@@ -268,6 +268,7 @@ status_t pmm_free_page(paddr_t pa)
 
 status_t pmm_alloc_batch(enum pmm_reason why, paddr_t *out, size_t count)
 {
+	/* LAB 2 begin: pmm_alloc_batch */
 	if (!out || (unsigned)why >= PMM_REASON_COUNT)
 		return trace_error(STATUS_INVALID_ARG, __func__, "why=%u",
 				   (unsigned)why);
@@ -285,17 +286,21 @@ status_t pmm_alloc_batch(enum pmm_reason why, paddr_t *out, size_t count)
 			out[done++] = pmm_page_pa(page++);
 	}
 	return STATUS_OK;
+	/* LAB 2 end */
 }
 
+/* LAB 2 begin: helpers */
 /* Puts back (marks used again, silently) the first n pages of a batch. */
 static void batch_undo(const paddr_t *pages, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		pmm_bitmap_write(pages[i] / PAGE_SIZE, 1, true);
 }
+/* LAB 2 end */
 
 status_t pmm_free_batch(const paddr_t *pages, size_t count)
 {
+	/* LAB 2 begin: pmm_free_batch */
 	if (!pages)
 		return trace_error(STATUS_INVALID_ARG, __func__, "pages=null");
 	if (count == 0)
@@ -326,6 +331,7 @@ status_t pmm_free_batch(const paddr_t *pages, size_t count)
 		i += n;
 	}
 	return STATUS_OK;
+	/* LAB 2 end */
 }
 
 /* ---- contiguous runs -------------------------------------------------------- */
@@ -379,6 +385,7 @@ status_t pmm_alloc_contiguous(uint64_t count, paddr_t max_address,
 status_t pmm_alloc_between(uint64_t min_pages, uint64_t max_pages,
 			   enum pmm_reason why, paddr_t *out, uint64_t *got)
 {
+	/* LAB 2 begin: pmm_alloc_between */
 	if (!out || !got || (unsigned)why >= PMM_REASON_COUNT ||
 	    min_pages > max_pages)
 		return trace_error(STATUS_INVALID_ARG, __func__,
@@ -408,6 +415,7 @@ status_t pmm_alloc_between(uint64_t min_pages, uint64_t max_pages,
 	take_run(best, *got, why);
 	*out = pmm_page_pa(best);
 	return STATUS_OK;
+	/* LAB 2 end */
 }
 
 status_t pmm_free_region(paddr_t pa, uint64_t count)
