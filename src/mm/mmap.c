@@ -44,10 +44,12 @@ static void trace_entry(const char *event, const struct mmap_entry *e)
 /* Copies the tag's entries into `entries`; rejects a tag we cannot read. */
 static status_t copy_entries(const struct mb2_tag_mmap *tag, const char *from)
 {
-	uint32_t esize = tag->entry_size;
+	/* A tag too short for its own header ends where entry_size would
+	 * be: that field must not be read. */
+	uint32_t esize = tag->tag.size < sizeof *tag ? 0 : tag->entry_size;
 	uint32_t body = tag->tag.size - (uint32_t)sizeof *tag;
-	if (tag->tag.size < sizeof *tag || esize < sizeof(struct mb2_mmap_entry) ||
-	    esize % 8 != 0 || body % esize != 0)
+	if (esize < sizeof(struct mb2_mmap_entry) || esize % 8 != 0 ||
+	    body % esize != 0)
 		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
 				   "why=entry_size size=%u entry_size=%u",
 				   tag->tag.size, esize);

@@ -233,6 +233,14 @@ status_t vm_map_new(struct ptp *pool, vaddr_t va, uint64_t pages,
 		st = vm_check_free(__func__, pool, va, pages, PT_LEVEL_PT, &need);
 	if (st != STATUS_OK)
 		return st;
+	/* Enough free pages, asked before any is taken: running out halfway
+	 * and giving back would leave the pages marked handed out (pmm.h). */
+	struct pmm_stats free;
+	pmm_get_stats(&free);
+	if (free.free_pages < pages)
+		return trace_error(STATUS_NO_MEMORY, __func__,
+				   "as=%u va=%#lx n=%lu free=%lu", pool->id, va,
+				   pages, free.free_pages);
 
 	struct vm_walk w;
 	vm_walk_init(&w, pool);
@@ -240,15 +248,7 @@ status_t vm_map_new(struct ptp *pool, vaddr_t va, uint64_t pages,
 	for (uint64_t i = 0; i < pages; i++) {
 		paddr_t p;
 		st = pmm_alloc_page(why, &p);
-		if (st != STATUS_OK) {
-			vm_run_flush(&run);
-			pool->mapped_pages += i;
-			if (i) {
-				vm_unpin_all(pool, va, i);
-				vm_clear(pool, va, i);
-			}
-			return st; /* pmm wrote the err event */
-		}
+		ASSERT(st == STATUS_OK); /* the pages were counted above */
 		pte_t *e = vm_walk_create(&w, va + i * PAGE_SIZE, PT_LEVEL_PT);
 		*e = pte_make(p, flags | PTE_OWN);
 		vm_run_add(&run, va + i * PAGE_SIZE, p, *e);

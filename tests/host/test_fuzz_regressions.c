@@ -4,9 +4,13 @@
  * in tests/fuzz/corpus/<target>/regress_*.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmdline.h"
+#include "host.h"
+#include "mmap.h"
+#include "paging_fixture.h"
 
 /* fuzz_cmdline: a 1214-byte line whose last word straddled byte 1024 was
  * accepted; the kernel keeps only 1025 bytes, so it booted a cut mmap=. */
@@ -36,4 +40,37 @@ Test(cmdline, accepts_a_line_of_exactly_1024_bytes)
 	line[CMDLINE_MAX - 10] = 'x'; /* "xpool=4096" is one word more */
 	line[CMDLINE_MAX - 11] = ' ';
 	cr_assert_eq(cmdline_parse(line, &cfg, &err), STATUS_BAD_CMDLINE);
+}
+
+/* fuzz_mmap: a map tag of 8 bytes (its header only) at the very end of the
+ * boot information made copy_entries read entry_size past the end. */
+Test(mmap, a_map_tag_shorter_than_its_header_is_rejected_unread)
+{
+	static const uint32_t words[] = { 16, 0, MB2_TAG_MMAP, 8 };
+	struct mb2_info *mbi = malloc(sizeof words); /* ASan sees past it */
+	memcpy(mbi, words, sizeof words);
+	struct mmap_usable out;
+	host_trace_start();
+	cr_assert_eq(mmap_load(mbi, NULL, &out), STATUS_BAD_MMAP);
+	cr_assert_not_null(host_trace_last("err.bad_mmap fn=mmap_read_tag "
+					   "why=entry_size size=8"));
+	free(mbi);
+}
+
+/* fuzz_mm_diff: vm_map_new that ran out of memory halfway gave its pages
+ * back, but pmm still counted them as handed out, so freeing one later
+ * said double_free instead of not_allocated. It now counts first. */
+Test(paging, map_new_out_of_memory_hands_out_no_page)
+{
+	struct ptp *pool = fix_pool(64);
+	uint64_t free_pages = fix_pmm_free();
+	host_trace_clear();
+	cr_assert_eq(vm_map_new(pool, 0x40000000, free_pages + 1, PTE_P | PTE_W,
+				PMM_TEST),
+		     STATUS_NO_MEMORY);
+	cr_assert_eq(host_trace_count(" pmm."), 0, "%s", host_trace_text());
+	paddr_t pa = FIX_RAM_BASE;
+	while (pmm_is_used(pa))
+		pa += PAGE_SIZE;
+	cr_assert_eq(pmm_free_page(pa), STATUS_NOT_ALLOCATED);
 }
