@@ -16,13 +16,22 @@
  * A window straddles a 1 GiB boundary (tables at three levels change) and
  * one ends at the top of the lower half (wrap, non-canonical). 2 MiB pages
  * are not modelled.
+ *
+ * The same pool serves as the kernel's for the allocators (kalloc.h,
+ * heap.h): kmalloc, kfree (also of a pointer inside an object), kalloc and
+ * kalloc_free (also with a wrong size) against a list of live objects and
+ * regions: statuses as the model says, no overlap, and their pages counted
+ * in pmm's free count and the pool's mapped count.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "host.h"
+#include "kalloc.h"
+#include "layout.h"
 #include "paging.h"
 #include "pmm.h"
 #include "ptp.h"
@@ -47,6 +56,15 @@ struct page_model {
 };
 
 static struct page_model model[WINDOWS][WINDOW_PAGES];
+
+/* The allocators' model: live heap objects and kalloc regions. */
+#define MAX_LIVE 32
+struct live {
+	vaddr_t va;
+	uint64_t bytes; /* what it occupies: slot, or pages * 4K */
+};
+static struct live objects[MAX_LIVE], regions[MAX_LIVE];
+static unsigned n_objects, n_regions;
 static struct ptp *pool;
 static uint64_t free_at_start, owned;
 static const uint8_t *in, *in_end;
@@ -269,6 +287,109 @@ static void do_find(void)
 		FAIL("find_free gave %#lx, the model %#lx", got, want);
 }
 
+/* The requested size's slot: its power-of-two class, or whole pages. */
+static uint64_t slot_of(uint64_t size)
+{
+	uint64_t slot = HEAP_CLASS_SIZE(0);
+	if (size > HEAP_SMALL_MAX)
+		return (size + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
+	while (slot < size)
+		slot *= 2;
+	return slot;
+}
+
+static void assert_alone(vaddr_t va, uint64_t bytes)
+{
+	const struct live *sets[] = { objects, regions };
+	const unsigned counts[] = { n_objects, n_regions };
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 0; i < counts[k]; i++)
+			if (va < sets[k][i].va + sets[k][i].bytes &&
+			    sets[k][i].va < va + bytes)
+				FAIL("%#lx+%lu overlaps %#lx+%lu", va, bytes,
+				     sets[k][i].va, sets[k][i].bytes);
+}
+
+/* Out of pages or table pages is allowed; anything else is the model's. */
+static status_t out_of_memory(status_t st)
+{
+	return st == STATUS_POOL_EXHAUSTED ? st : STATUS_NO_MEMORY;
+}
+
+static void do_kmalloc(void)
+{
+	uint64_t size = 1 + take(2) % (3 * PAGE_SIZE);
+	void *p;
+	status_t st = kmalloc(size, &p);
+	expect(st, STATUS_OK, out_of_memory(st), "kmalloc");
+	if (st != STATUS_OK || n_objects == MAX_LIVE) {
+		if (st == STATUS_OK && kfree(p) != STATUS_OK)
+			FAIL("kfree of a fresh object failed");
+		return;
+	}
+	assert_alone((vaddr_t)p, slot_of(size));
+	objects[n_objects++] = (struct live){ (vaddr_t)p, slot_of(size) };
+}
+
+static void do_kfree(void)
+{
+	uint8_t b = take(1);
+	if (n_objects == 0)
+		return expect(kfree((void *)KALLOC_BASE), STATUS_BAD_POINTER,
+			      STATUS_BAD_POINTER, "kfree of nothing");
+	struct live *o = &objects[b % n_objects];
+	if (b & 0x80)
+		return expect(kfree((void *)(o->va + 1 + b % (o->bytes - 1))),
+			      STATUS_BAD_POINTER, STATUS_BAD_POINTER,
+			      "kfree inside");
+	expect(kfree((void *)o->va), STATUS_OK, STATUS_OK, "kfree");
+	*o = objects[--n_objects];
+}
+
+static void do_kalloc(void)
+{
+	uint64_t pages = 1 + take(1) % 8;
+	vaddr_t va;
+	status_t st = kalloc(pages, &va);
+	expect(st, STATUS_OK, out_of_memory(st), "kalloc");
+	if (st != STATUS_OK || n_regions == MAX_LIVE) {
+		if (st == STATUS_OK && kalloc_free(va, pages) != STATUS_OK)
+			FAIL("kalloc_free of a fresh region failed");
+		return;
+	}
+	assert_alone(va, pages * PAGE_SIZE);
+	regions[n_regions++] = (struct live){ va, pages * PAGE_SIZE };
+}
+
+static void do_kalloc_free(void)
+{
+	uint8_t b = take(1);
+	if (n_regions == 0)
+		return;
+	struct live *r = &regions[b % n_regions];
+	uint64_t pages = r->bytes / PAGE_SIZE;
+	if (b & 0x80)
+		return expect(kalloc_free(r->va, pages + 1),
+			      STATUS_SIZE_MISMATCH, STATUS_SIZE_MISMATCH,
+			      "kalloc_free size");
+	expect(kalloc_free(r->va, pages), STATUS_OK, STATUS_OK, "kalloc_free");
+	*r = regions[--n_regions];
+}
+
+/* Pages the allocators hold (heap slabs and large objects, regions). */
+static uint64_t allocator_pages(void)
+{
+	struct heap_stats s;
+	heap_get_stats(&s);
+	uint64_t pages = s.held / PAGE_SIZE;
+	for (unsigned i = 0; i < n_regions; i++)
+		pages += regions[i].bytes / PAGE_SIZE;
+	if (pages != kalloc_space.taken_pages)
+		FAIL("allocators hold %lu pages, kalloc's window %lu", pages,
+		     kalloc_space.taken_pages);
+	return pages;
+}
+
 /* Every page of both windows, and pmm's count, against the model. */
 static void compare_all(void)
 {
@@ -289,9 +410,9 @@ static void compare_all(void)
 		}
 	struct pmm_stats s;
 	pmm_get_stats(&s);
-	if (s.free_pages + owned != free_at_start)
-		FAIL("pmm: %lu free + %lu owned != %lu at start", s.free_pages,
-		     owned, free_at_start);
+	if (s.free_pages + owned + allocator_pages() != free_at_start)
+		FAIL("pmm: %lu free + %lu owned + %lu allocated != %lu at start",
+		     s.free_pages, owned, allocator_pages(), free_at_start);
 }
 
 /* After each call (a full compare_all every call is 50x slower): the
@@ -303,6 +424,7 @@ static void compare_count(void)
 	for (unsigned w = 0; w < WINDOWS; w++)
 		for (unsigned i = 0; i < WINDOW_PAGES; i++)
 			mapped += model[w][i].mapped;
+	mapped += allocator_pages();
 	if (pool->mapped_pages != mapped)
 		FAIL("pool counts %lu mapped pages, the model %lu",
 		     pool->mapped_pages, mapped);
@@ -310,13 +432,15 @@ static void compare_count(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static void (*const ops[])(void) = { do_map, do_map_new, do_unmap,
-					     do_protect, do_find };
+	static void (*const ops[])(void) = {
+		do_map,	    do_map_new, do_unmap,  do_protect,	   do_find,
+		do_kmalloc, do_kfree,	do_kalloc, do_kalloc_free,
+	};
 	in = data, in_end = data + size;
 	host_memory_init(MEMORY_BYTES);
 	host_trace_start();
 	memset(model, 0, sizeof model);
-	owned = 0;
+	owned = n_objects = n_regions = 0;
 	struct pmm_region ram = { 0x100000, (MEMORY_BYTES - 0x100000) / PAGE_SIZE,
 				  PMM_FIRMWARE };
 	/* pa-mapped pages (PA_BASE..) are taken first so map_new never
@@ -326,6 +450,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ptp_create(POOL_PAGES, PTP_MODIFIABLE, &pool))
 		FAIL("setup failed");
 	ptp_seal(pool); /* the bitmap allocator, as after bring-up */
+	vm_kernel_pool = pool; /* the allocators' space: KALLOC_BASE.. */
+	if (kalloc_init() || heap_init())
+		FAIL("allocators' setup failed");
 	struct pmm_stats s;
 	pmm_get_stats(&s);
 	free_at_start = s.free_pages;
@@ -337,6 +464,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	compare_all();
 	/* Pinned pages stay; the next input starts from a fresh machine. */
+	vm_kernel_pool = NULL;
 	ptp_destroy(pool);
 	return 0;
 }
