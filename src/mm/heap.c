@@ -260,7 +260,8 @@ static status_t heap_locate(const char *fn, void *p, struct heap_object *o)
 	struct heap_slab *h = heap_slab(e->va);
 	struct heap_class *k = &heap.cls[h->cls];
 	uint64_t off = va - e->va;
-	if (off < k->first || (off - k->first) % k->size)
+	if (off < k->first || (off - k->first) % k->size ||
+	    (off - k->first) / k->size >= k->capacity)
 		return trace_error(STATUS_BAD_POINTER, fn, "p=%#lx why=inside",
 				   va);
 	unsigned slot = (off - k->first) / k->size;

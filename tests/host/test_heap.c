@@ -220,6 +220,8 @@ Test(heap, a_double_free_is_told_apart_from_a_foreign_pointer)
 	fix_alloc(512);
 	void *keep = must_kmalloc(48), *p = must_kmalloc(48);
 	void *big = must_kmalloc(9000);
+	void *wide = must_kmalloc(256); /* 15 slots end at 3904: a tail */
+	vaddr_t tail = ((vaddr_t)wide & ~PAGE_MASK) + 3904;
 	vaddr_t region;
 	cr_assert_eq(kalloc(1, &region), STATUS_OK);
 	cr_assert_eq(kfree(p), STATUS_OK);
@@ -231,6 +233,9 @@ Test(heap, a_double_free_is_told_apart_from_a_foreign_pointer)
 	fix_one_error("bad_pointer", "kfree");
 	cr_assert_eq(kfree((void *)((vaddr_t)keep & ~PAGE_MASK)),
 		     STATUS_BAD_POINTER, "the slab header");
+	fix_one_error("bad_pointer", "kfree");
+	cr_assert_eq(kfree((void *)tail), STATUS_BAD_POINTER,
+		     "past the last slot");
 	fix_one_error("bad_pointer", "kfree");
 	cr_assert_eq(kfree((char *)big + PAGE_SIZE), STATUS_BAD_POINTER);
 	fix_one_error("bad_pointer", "kfree");
