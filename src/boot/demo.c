@@ -1,8 +1,10 @@
 /*
  * demo.c - what `make run` shows: a tour of the memory manager.
- * Each step is a few API calls whose trace lines a student can read in order.
+ * Each step is a few API calls whose trace lines a student can read in order:
+ * paging, then the heap on top of it.
  */
 #include "aspace.h"
+#include "heap.h"
 #include "layout.h"
 #include "paging.h"
 #include "scenario.h"
@@ -37,8 +39,32 @@ static void demo_paging(void)
 	ptp_dump(kernel);
 }
 
+/*
+ * The heap tour: the first objects of two classes grow the heap by a slab
+ * each (a kernel allocation: pmm, tables, vm.map, kalloc), a krealloc
+ * moves to a bigger class, a large object gets its own pages; then every
+ * object is freed and each emptied slab goes back.
+ */
+static void demo_heap(void)
+{
+	void *name, *table, *big;
+	if (kmalloc(24, &name) != STATUS_OK)
+		return;
+	if (kzalloc(200, &table) == STATUS_OK) {
+		krealloc(name, 40, &name);
+		if (kmalloc(6000, &big) == STATUS_OK) {
+			heap_dump();
+			kfree(big);
+		}
+		kfree(table);
+	}
+	kfree(name);
+	heap_dump();
+}
+
 SCENARIO(demo, "the default demo: boot, then a tour of the memory manager")
 {
 	trace_event(TRACE_BOOT, "stage", "name=demo");
 	demo_paging();
+	demo_heap();
 }

@@ -38,6 +38,8 @@
 	X(TOO_LARGE, "too_large")           /* request over the limit */   \
 	X(BAD_MMAP, "bad_mmap")             /* malformed memory map */     \
 	X(BAD_CMDLINE, "bad_cmdline")       /* malformed command line */   \
+	X(SIZE_MISMATCH, "size_mismatch")   /* free with another size */   \
+	X(TABLE_FULL, "table_full")         /* no bookkeeping slot left */ \
 	X(NOT_IMPLEMENTED, "not_implemented") /* lab stub */
 
 typedef enum status {

@@ -5,6 +5,8 @@
  */
 #include "mm.h"
 
+#include "heap.h"
+#include "kalloc.h"
 #include "layout.h"
 #include "mmap.h"
 #include "paging.h"
@@ -59,6 +61,18 @@ static status_t mm_init_paging(const struct kernel_image *image,
 	return st;
 }
 
+/* The kernel allocators on top of paging: VA ranges and pages (kalloc.h),
+ * then the heap (heap.h). */
+static status_t mm_init_allocators(void)
+{
+	status_t st = kalloc_init();
+	if (st == STATUS_OK)
+		st = heap_init();
+	if (st == STATUS_OK)
+		trace_event(TRACE_BOOT, "stage", "name=alloc");
+	return st;
+}
+
 status_t mm_init(const struct mb2_info *mbi, paddr_t mbi_pa,
 		 const struct kernel_image *image,
 		 const struct boot_config *cfg)
@@ -66,7 +80,7 @@ status_t mm_init(const struct mb2_info *mbi, paddr_t mbi_pa,
 	status_t st = mm_init_pmm(mbi, mbi_pa, image, cfg);
 	if (st == STATUS_OK)
 		st = mm_init_paging(image, cfg);
-	if (st != STATUS_OK)
-		return st;
-	return STATUS_OK;
+	if (st == STATUS_OK)
+		st = mm_init_allocators();
+	return st;
 }

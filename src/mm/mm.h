@@ -20,7 +20,8 @@ struct kernel_image {
 
 /*
  * Brings memory management up, one step after the other: memory map
- * analysis (mmap.h), reservations, the page bitmap (pmm.h). mbi is the boot
+ * analysis (mmap.h), reservations, the page bitmap (pmm.h), paging
+ * (paging.h), the kernel allocators (kalloc.h, heap.h). mbi is the boot
  * information (readable), mbi_pa its physical address. Writes boot.stage
  * name=pmm when the bitmap is live.
  *

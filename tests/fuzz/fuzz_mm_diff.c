@@ -22,13 +22,22 @@
  * A window straddles a 1 GiB boundary (tables at three levels change) and
  * one ends at the top of the lower half (wrap, non-canonical). 2 MiB pages
  * are not modelled.
+ *
+ * The same pool serves as the kernel's for the allocators (kalloc.h,
+ * heap.h): kmalloc, kfree (also of a pointer inside an object), kalloc and
+ * kalloc_free (also with a wrong size) against a list of live objects and
+ * regions: statuses as the model says, no overlap, and their pages counted
+ * in pmm's free count and the pool's mapped count.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "host.h"
+#include "kalloc.h"
+#include "layout.h"
 #include "paging.h"
 #include "pmm.h"
 #include "pmm_bitmap.h"
@@ -54,6 +63,15 @@ struct page_model {
 };
 
 static struct page_model model[WINDOWS][WINDOW_PAGES];
+
+/* The allocators' model: live heap objects and kalloc regions. */
+#define MAX_LIVE 32
+struct live {
+	vaddr_t va;
+	uint64_t bytes; /* what it occupies: slot, or pages * 4K */
+};
+static struct live objects[MAX_LIVE], regions[MAX_LIVE];
+static unsigned n_objects, n_regions;
 static struct ptp *pool;
 static uint64_t owned;
 
@@ -61,7 +79,9 @@ static uint64_t owned;
 #define PHYS_PAGES (MEMORY_BYTES / PAGE_SIZE)
 #define RAM_FIRST (0x100000ul / PAGE_SIZE) /* usable RAM starts at 1 MiB */
 static struct {
-	uint8_t used, handed, held; /* held: by a direct pmm_* call */
+	uint8_t used, handed;
+	uint8_t held;  /* by a direct pmm_* call of the program */
+	uint8_t alloc; /* by kalloc or the heap (slabs, large objects) */
 } phys[PHYS_PAGES];
 static const uint8_t *in, *in_end;
 
@@ -454,6 +474,131 @@ static void do_pmm_free(void)
 		model_release(pa, n);
 }
 
+/* The requested size's slot: its power-of-two class, or whole pages. */
+static uint64_t slot_of(uint64_t size)
+{
+	uint64_t slot = HEAP_CLASS_SIZE(0);
+	if (size > HEAP_SMALL_MAX)
+		return (size + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
+	while (slot < size)
+		slot *= 2;
+	return slot;
+}
+
+static void assert_alone(vaddr_t va, uint64_t bytes)
+{
+	const struct live *sets[] = { objects, regions };
+	const unsigned counts[] = { n_objects, n_regions };
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 0; i < counts[k]; i++)
+			if (va < sets[k][i].va + sets[k][i].bytes &&
+			    sets[k][i].va < va + bytes)
+				FAIL("%#lx+%lu overlaps %#lx+%lu", va, bytes,
+				     sets[k][i].va, sets[k][i].bytes);
+}
+
+/* Out of pages or table pages is allowed; anything else is the model's. */
+static status_t out_of_memory(status_t st)
+{
+	return st == STATUS_POOL_EXHAUSTED ? st : STATUS_NO_MEMORY;
+}
+
+static void do_kmalloc(void)
+{
+	uint64_t size = 1 + take(2) % (3 * PAGE_SIZE);
+	void *p;
+	status_t st = kmalloc(size, &p);
+	expect(st, STATUS_OK, out_of_memory(st), "kmalloc");
+	if (st != STATUS_OK || n_objects == MAX_LIVE) {
+		if (st == STATUS_OK && kfree(p) != STATUS_OK)
+			FAIL("kfree of a fresh object failed");
+		return;
+	}
+	assert_alone((vaddr_t)p, slot_of(size));
+	objects[n_objects++] = (struct live){ (vaddr_t)p, slot_of(size) };
+}
+
+static void do_kfree(void)
+{
+	uint8_t b = take(1);
+	if (n_objects == 0)
+		return expect(kfree((void *)KALLOC_BASE), STATUS_BAD_POINTER,
+			      STATUS_BAD_POINTER, "kfree of nothing");
+	struct live *o = &objects[b % n_objects];
+	if (b & 0x80)
+		return expect(kfree((void *)(o->va + 1 + b % (o->bytes - 1))),
+			      STATUS_BAD_POINTER, STATUS_BAD_POINTER,
+			      "kfree inside");
+	expect(kfree((void *)o->va), STATUS_OK, STATUS_OK, "kfree");
+	*o = objects[--n_objects];
+}
+
+static void do_kalloc(void)
+{
+	uint64_t pages = 1 + take(1) % 8;
+	vaddr_t va;
+	status_t st = kalloc(pages, &va);
+	expect(st, STATUS_OK, out_of_memory(st), "kalloc");
+	if (st != STATUS_OK || n_regions == MAX_LIVE) {
+		if (st == STATUS_OK && kalloc_free(va, pages) != STATUS_OK)
+			FAIL("kalloc_free of a fresh region failed");
+		return;
+	}
+	assert_alone(va, pages * PAGE_SIZE);
+	regions[n_regions++] = (struct live){ va, pages * PAGE_SIZE };
+}
+
+static void do_kalloc_free(void)
+{
+	uint8_t b = take(1);
+	if (n_regions == 0)
+		return;
+	struct live *r = &regions[b % n_regions];
+	uint64_t pages = r->bytes / PAGE_SIZE;
+	if (b & 0x80)
+		return expect(kalloc_free(r->va, pages + 1),
+			      STATUS_SIZE_MISMATCH, STATUS_SIZE_MISMATCH,
+			      "kalloc_free size");
+	expect(kalloc_free(r->va, pages), STATUS_OK, STATUS_OK, "kalloc_free");
+	*r = regions[--n_regions];
+}
+
+/*
+ * The pages kalloc and the heap took or gave back in the last call: the
+ * model cannot predict which (slabs come and go), so it follows pmm here,
+ * but only in the allowed directions: a free page may become the
+ * allocators', an allocators' page may become free. Any other change (a
+ * page held by the program or owned by a mapping freed, a reserved page
+ * taken) fails; the allocators' page count is checked in compare_all.
+ */
+static void model_follow_allocators(void)
+{
+	for (uint64_t p = RAM_FIRST; p < PHYS_PAGES; p++) {
+		bool used = pmm_is_used(pmm_page_pa(p));
+		if (used == phys[p].used)
+			continue;
+		if (used ? phys[p].used : !phys[p].alloc)
+			FAIL("page %#lx became %s behind the allocators",
+			     pmm_page_pa(p), used ? "used" : "free");
+		phys[p].used = phys[p].alloc = used;
+		phys[p].handed |= used;
+	}
+}
+
+/* Pages the allocators hold (heap slabs and large objects, regions). */
+static uint64_t allocator_pages(void)
+{
+	struct heap_stats s;
+	heap_get_stats(&s);
+	uint64_t pages = s.held / PAGE_SIZE;
+	for (unsigned i = 0; i < n_regions; i++)
+		pages += regions[i].bytes / PAGE_SIZE;
+	if (pages != kalloc_space.taken_pages)
+		FAIL("allocators hold %lu pages, kalloc's window %lu", pages,
+		     kalloc_space.taken_pages);
+	return pages;
+}
+
 /* Every page of both windows, and every physical page, against the model. */
 static void compare_all(void)
 {
@@ -476,6 +621,12 @@ static void compare_all(void)
 		if (pmm_is_used(p * PAGE_SIZE) != phys[p].used)
 			FAIL("physical page %#lx: pmm says %s, the model not",
 			     pmm_page_pa(p), phys[p].used ? "free" : "used");
+	uint64_t alloc = 0;
+	for (uint64_t p = 0; p < PHYS_PAGES; p++)
+		alloc += phys[p].alloc;
+	if (alloc != allocator_pages())
+		FAIL("the model gives the allocators %lu pages, they hold %lu",
+		     alloc, allocator_pages());
 }
 
 /* After each call (a full compare_all every call is 50x slower): the
@@ -487,6 +638,7 @@ static void compare_count(void)
 	for (unsigned w = 0; w < WINDOWS; w++)
 		for (unsigned i = 0; i < WINDOW_PAGES; i++)
 			mapped += model[w][i].mapped;
+	mapped += allocator_pages();
 	if (pool->mapped_pages != mapped)
 		FAIL("pool counts %lu mapped pages, the model %lu",
 		     pool->mapped_pages, mapped);
@@ -499,15 +651,18 @@ static void compare_count(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static void (*const ops[])(void) = { do_map,	   do_map_new,
-					     do_unmap,	   do_protect,
-					     do_find,	   do_pmm_alloc,
-					     do_pmm_free };
+	/* From do_kmalloc on, the calls go through kalloc and the heap. */
+	enum { FIRST_ALLOCATOR_OP = 7 };
+	static void (*const ops[])(void) = {
+		do_map,	      do_map_new,  do_unmap,  do_protect,
+		do_find,      do_pmm_alloc, do_pmm_free, do_kmalloc,
+		do_kfree,     do_kalloc,   do_kalloc_free,
+	};
 	in = data, in_end = data + size;
 	host_memory_init(MEMORY_BYTES);
 	host_trace_start();
 	memset(model, 0, sizeof model);
-	owned = 0;
+	owned = n_objects = n_regions = 0;
 	struct pmm_region ram = { 0x100000, (MEMORY_BYTES - 0x100000) / PAGE_SIZE,
 				  PMM_FIRMWARE };
 	/* pa-mapped pages (PA_BASE..) are taken first so map_new never
@@ -517,17 +672,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    ptp_create(POOL_PAGES, PTP_MODIFIABLE, &pool))
 		FAIL("setup failed");
 	ptp_seal(pool); /* the bitmap allocator, as after bring-up */
+	vm_kernel_pool = pool; /* the allocators' space: KALLOC_BASE.. */
+	if (kalloc_init() || heap_init())
+		FAIL("allocators' setup failed");
 	for (uint64_t p = 0; p < PHYS_PAGES; p++) /* the start, as read */
 		phys[p] = (typeof(phys[0])){ pmm_is_used(p * PAGE_SIZE),
-					     pmm_bitmap_is_handed(p), 0 };
+					     pmm_bitmap_is_handed(p), 0, 0 };
 	for (unsigned calls = 0; in < in_end && calls < 64; calls++) {
 		host_trace_clear();
 		memcpy(before, arch_phys_to_virt(pool->pa), sizeof before);
-		ops[take(1) % (sizeof ops / sizeof *ops)]();
+		unsigned op = take(1) % (sizeof ops / sizeof *ops);
+		ops[op]();
+		if (op >= FIRST_ALLOCATOR_OP)
+			model_follow_allocators();
 		compare_count();
 	}
 	compare_all();
 	/* Pinned pages stay; the next input starts from a fresh machine. */
+	vm_kernel_pool = NULL;
 	ptp_destroy(pool);
 	return 0;
 }

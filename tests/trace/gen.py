@@ -103,3 +103,61 @@ def big_events(count):
         ev += [f"pmm.clear pa={pa:#x} n={n} why=free" for pa, n in runs]
         ev.append(f"stat.pmm total=262144 usable=261888 used=0 free={free} reserved=0")
     return ev
+
+
+HEAP_PA = 0x900000
+HEAP_PT = 0x409000  # the PT under the PD 0x407000 that clean_events keeps
+
+
+def kalloc_map(va, pa, n, why, new_pt=False):
+    """The lines of a kernel allocation (docs/trace-format.md, kalloc)."""
+    ev = [f"pmm.set pa={pa:#x} n={n} why={why}"]
+    if new_pt:
+        ev += table(HEAP_PT, 1, 0x407000, 0)
+    return ev + [vm_map(va, pa, n, "P|W|NX|OWN"),
+                 f"kalloc.reserve as=0 va={va:#x} n={n}",
+                 f"kalloc.alloc va={va:#x} n={n} why={why}"]
+
+
+def kalloc_unmap(va, pa, n, last=False):
+    """The lines of its free; last: the PT empties and goes back."""
+    ev = [f"kalloc.free va={va:#x} n={n}", f"vm.unmap as=0 va={va:#x} n={n}",
+          f"tlb.invlpg va={va:#x} n={n}", f"pmm.clear pa={pa:#x} n={n} why=free"]
+    if last:
+        ev += [f"pt.free pa={HEAP_PT:#x} level=1 parent=0x407000 index=0",
+               f"ptp.free id=0 pa={HEAP_PT:#x}"]
+    return ev + [f"kalloc.release as=0 va={va:#x} n={n}"]
+
+
+def heap_stat(objects, slabs, large_pages, use):
+    req = sum(objects)
+    held = (slabs + large_pages) * 4096
+    frag = (held - req) * 1000 // held if held else 0
+    return (f"stat.heap req={req} held={held} frag={frag} objs={len(objects)} "
+            f"slabs={slabs} large={1 if large_pages else 0} use={use}")
+
+
+def alloc_events():
+    """clean_events, then the allocators: a slab with two objects, a large
+    object, an in-place krealloc, snapshots, and everything given back."""
+    slab, big = KALLOC_VA, KALLOC_VA + 0x1000
+    ev = clean_events()[:-1]
+    ev += ["kalloc.init as=0 lo=0xffffc00000000000 hi=0xffffe00000000000",
+           "heap.init classes=7 min=16 max=1024"]
+    ev += kalloc_map(slab, HEAP_PA, 1, "heap", new_pt=True)
+    ev += [f"heap.grow va={slab:#x} cls=32 slots=120",
+           f"heap.alloc p={slab + 0x100:#x} size=24 slot=32",
+           f"heap.alloc p={slab + 0x120:#x} size=30 slot=32"]
+    ev += kalloc_map(big, HEAP_PA + 0x1000, 2, "heap")
+    ev += [f"heap.alloc p={big:#x} size=5000 slot=8192",
+           f"heap.realloc p={slab + 0x100:#x} to={slab + 0x100:#x} size=28 slot=32",
+           heap_stat([28, 30, 5000], 1, 2, "32:2/1"),
+           "stat.vrange as=0 taken=2 pages=3 free=1 largest=536870909",
+           f"heap.free p={big:#x} size=5000 slot=8192"]
+    ev += kalloc_unmap(big, HEAP_PA + 0x1000, 2)
+    ev += [f"heap.free p={slab + 0x100:#x} size=28 slot=32",
+           f"heap.free p={slab + 0x120:#x} size=30 slot=32",
+           f"heap.shrink va={slab:#x} cls=32"]
+    ev += kalloc_unmap(slab, HEAP_PA, 1, last=True)
+    ev += [heap_stat([], 0, 0, "-"), "test.end name=generated failures=0"]
+    return ev

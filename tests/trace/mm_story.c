@@ -2,13 +2,17 @@
  * mm_story.c - the real memory manager (src/mm) on the host, driven through
  * a short story that touches every replay rule: kernel bring-up, a kalloc
  * range mapped, protected, refused, unmapped (full flush), a single page
- * mapped and freed, an address space created, used, switched to, destroyed.
+ * mapped and freed, an address space created, used, switched to, destroyed,
+ * then the allocators: kalloc, kvmalloc, heap objects of three classes and
+ * a large one, a moving krealloc, a refused double free, all given back.
  * Writes the trace to argv[1]; tests/trace/test_vtrace.py checks it and
  * injects defects into it. Exit status: the step that failed, 0 if none.
  */
 #include <stdio.h>
 
 #include "aspace.h"
+#include "heap.h"
+#include "kalloc.h"
 #include "host.h"
 #include "layout.h"
 #include "paging.h"
@@ -76,6 +80,31 @@ static int user_work(void)
 	return 0;
 }
 
+/* The allocators over the kernel's space; everything is freed again. */
+static int alloc_work(void)
+{
+	vaddr_t region;
+	void *pages, *a, *b, *c, *big;
+	if (kalloc_init() != STATUS_OK || heap_init() != STATUS_OK ||
+	    kalloc(3, &region) != STATUS_OK || kvmalloc(5000, &pages) != STATUS_OK)
+		return 10;
+	if (kmalloc(24, &a) != STATUS_OK || kzalloc(100, &b) != STATUS_OK ||
+	    kmalloc(700, &c) != STATUS_OK || kmalloc(9000, &big) != STATUS_OK ||
+	    krealloc(a, 40, &a) != STATUS_OK || krealloc(b, 120, &b) != STATUS_OK)
+		return 11;
+	heap_dump();
+	kalloc_dump();
+	if (kfree(c) != STATUS_OK || kfree(c) == STATUS_OK)
+		return 12;
+	if (kfree(a) != STATUS_OK || kfree(b) != STATUS_OK ||
+	    kfree(big) != STATUS_OK || kvfree(pages) != STATUS_OK ||
+	    kalloc_free(region, 3) != STATUS_OK)
+		return 13;
+	heap_dump();
+	kalloc_dump();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -89,6 +118,8 @@ int main(int argc, char **argv)
 		failed = kernel_work(vm_kernel_pool);
 	if (!failed)
 		failed = user_work();
+	if (!failed)
+		failed = alloc_work();
 	if (!failed) {
 		ptp_dump(vm_kernel_pool);
 		vm_dump(vm_kernel_pool);

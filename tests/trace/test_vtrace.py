@@ -6,6 +6,8 @@
 Each defect test takes the clean generated trace (gen.py), injects ONE
 defect and expects `vtrace check` to exit 1 naming the right rule; the
 clean trace must pass. --tap prints 'ok N - name' lines for tests/check.
+The allocators' rules are tested in test_vtrace_alloc.py, run from here;
+the helpers both use are in vtrace_base.py.
 """
 import glob
 import json
@@ -13,46 +15,16 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-VTRACE = os.path.join(ROOT, "trace", "vtrace")
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
-TMP = tempfile.mkdtemp(prefix="vtrace-test-")
-
-
-def vtrace(*args, data=None, stdin=None):
-    """Runs vtrace; data (bytes) is written to a file passed as the last FILE."""
-    args = list(args)
-    if data is not None:
-        path = os.path.join(TMP, f"t{time.monotonic_ns()}.log")
-        with open(path, "wb") as f:
-            f.write(data)
-        args = [a if a != "@" else path for a in args]
-    r = subprocess.run([sys.executable, VTRACE] + args, input=stdin,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
-
-
-def check(events, **kw):
-    return vtrace("check", "@", data=gen.write(events, **kw))
-
-
-class Base(unittest.TestCase):
-    def assertCaught(self, events, rule, **kw):
-        rc, out, err = check(events, **kw)
-        self.assertEqual(rc, 1, f"exit {rc}, expected 1 for rule {rule}\n{out}{err}")
-        self.assertRegex(out, rf": rule {re.escape(rule)}: ", out)
-        self.assertNotIn("Traceback", err)
-        return out
-
-    def events(self):
-        return gen.clean_events()
+from vtrace_base import TMP, Base, check, vtrace  # noqa: E402
+import test_vtrace_alloc  # noqa: E402
 
 
 class Frame(Base):
@@ -467,6 +439,25 @@ class MmStory(Base):
             return ev
         self.mutated(edit, "stat-vm")
 
+    def test_real_story_with_a_heap_double_free_is_caught(self):
+        def edit(ev):
+            i = self.index(ev, "heap.free")
+            return ev[:i + 1] + [ev[i]] + ev[i + 1:]
+        self.mutated(edit, "heap-double-free")
+
+    def test_real_story_with_a_lying_heap_snapshot_is_caught(self):
+        def edit(ev):
+            i = self.index(ev, "stat.heap")
+            ev[i] = re.sub(r"req=(\d+)", lambda m: f"req={int(m.group(1)) - 1}", ev[i])
+            return ev
+        self.mutated(edit, "stat-heap")
+
+    def test_real_story_without_a_kalloc_free_is_a_leak(self):
+        def edit(ev):  # the story ends before its last kalloc_free
+            return ev[:max(i for i, e in enumerate(ev) if e.startswith("kalloc.free"))]
+        out = self.mutated(edit, "kalloc-leak")
+        self.assertIn("3 page(s) at va=0xffffc00000000000", out)
+
     def test_real_story_with_a_wrong_pte_is_caught(self):
         def edit(ev):
             i = self.index(ev, "vm.map as=0 va=0xffffffff80004000")
@@ -547,8 +538,8 @@ def main():
     tap = "--tap" in sys.argv
     names = [a for a in sys.argv[1:] if a != "--tap"]
     loader = unittest.TestLoader()
-    suite = loader.loadTestsFromModule(sys.modules[__name__])
-    tests = [t for s in suite for t in s]
+    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc)
+             for s in loader.loadTestsFromModule(m) for t in s]
     tests = [t for t in tests if not names or any(n in t.id() for n in names)]
     failed = 0
     for n, test in enumerate(tests, 1):

@@ -13,6 +13,7 @@ their events: without pmm there is no bitmap, without vm no mappings.
 """
 from array import array
 
+from .allocstate import AllocState
 from .tracefile import Finding
 from .vmstate import VmState, PAGE, HHDM_BASE
 
@@ -41,11 +42,13 @@ class Table:
         self.used = 0  # present entries: child tables and leaf mappings
 
 
-class Replay(VmState):
-    """Feed events with apply(); read findings and the state afterwards."""
+class Replay(VmState, AllocState):
+    """Feed events with apply(); read findings and the state afterwards.
+    The allocators' events (kalloc.*, heap.*) are AllocState's."""
 
     def __init__(self, trace):
         VmState.__init__(self)
+        AllocState.__init__(self, trace)
         self.trace = trace
         self.findings = []
         self.pmm_on = trace.enabled("pmm")
@@ -76,6 +79,7 @@ class Replay(VmState):
             "tlb.invlpg": self.tlb_invlpg, "tlb.flush": self.tlb_flush,
             "tlb.cr3": self.tlb_cr3,
         }
+        self.handlers.update(self.alloc_handlers())
 
     # --- driving -----------------------------------------------------------
 
@@ -109,6 +113,7 @@ class Replay(VmState):
             return
         if self.pmm_on and self.vm_on:
             self.report_leaks()
+        self.report_alloc_leaks()
         if self.vm_on and self.tlb_on and self.stale:
             va, (seq, _, _) = min(self.stale.items(), key=lambda kv: kv[1][0])
             self.findings.append(Finding(
