@@ -201,7 +201,7 @@ Test(heap, a_failed_krealloc_leaves_the_object_valid)
 	struct heap_stats before = stats();
 	void *q = (void *)1;
 	cr_assert_eq(krealloc((void *)p, 2000, &q), STATUS_NO_MEMORY);
-	fix_one_error("no_memory", "pmm_alloc_page");
+	fix_one_error("no_memory", "vm_map_new");
 	cr_assert_eq(q, (void *)1, "out untouched");
 	struct heap_stats after = stats();
 	cr_assert_eq(memcmp(&before, &after, sizeof before), 0);
@@ -265,7 +265,7 @@ Test(heap, bad_kmalloc_requests_change_nothing)
 	fix_eat_pmm(0);
 	host_trace_clear();
 	cr_assert_eq(kmalloc(8, &p), STATUS_NO_MEMORY);
-	fix_one_error("no_memory", "pmm_alloc_page");
+	fix_one_error("no_memory", "vm_map_new");
 	cr_assert_eq(kalloc_space.taken_extents, 0);
 	struct heap_stats s = stats();
 	cr_assert_eq(s.slabs + s.objects, 0);

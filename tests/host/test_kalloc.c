@@ -110,7 +110,7 @@ Test(kalloc, running_out_of_memory_halfway_leaves_everything_as_it_was)
 	void *tables = fix_snapshot(pool);
 	struct fix_vrange_copy *ranges = fix_vrange_snapshot();
 	cr_assert_eq(kalloc(5, &va), STATUS_NO_MEMORY);
-	fix_one_error("no_memory", "pmm_alloc_page");
+	fix_one_error("no_memory", "vm_map_new");
 	cr_assert_eq(fix_pmm_free(), 3, "the three pages taken went back");
 	fix_assert_unchanged(pool, tables);
 	fix_vrange_unchanged(ranges);

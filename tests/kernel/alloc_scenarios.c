@@ -105,11 +105,12 @@ SCENARIO(alloc_errors, "each bad call is refused with its own status")
 #define EAT_RUNS 64
 
 /*
- * With two free pages left, a 4-page kalloc takes two, fails on the third
- * and gives them back: bitmap, tables and VA as before. A large kmalloc
- * (3 pages) fails the same way; then every page is returned.
+ * With two free pages left, a 4-page kalloc fails before it takes any
+ * (vm_map_new counts the free pages first): bitmap, tables and VA as
+ * before. A large kmalloc (3 pages) fails the same way; then every page
+ * is returned.
  */
-SCENARIO(alloc_out_of_memory, "a kalloc that runs out halfway leaves nothing")
+SCENARIO(alloc_out_of_memory, "a kalloc with too few free pages leaves nothing")
 {
 	static struct {
 		paddr_t pa;
