@@ -176,11 +176,16 @@ $(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.de
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
 
-# A target links src/lib and src/mm, or only what it names in FUZZ_SRC_<target>.
+# A target links src/lib and src/mm, or only what it names in FUZZ_SRC_<target>,
+# and the further parts of its own it names in FUZZ_PARTS_<target>.
 FUZZ_SRC_cmdline := $(filter src/lib/%,$(PORTABLE_C))
-$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
+FUZZ_PARTS_mm_diff := tests/fuzz/mm_diff_pmm.c
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_PARTS_$$*) $(wildcard tests/fuzz/*.h) \
+		$(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(or $(FUZZ_SRC_$*),$(PORTABLE_C)) $(FUZZ_HOST_C) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -iquote tests/fuzz $< $(FUZZ_PARTS_$*) \
+		$(or $(FUZZ_SRC_$*),$(PORTABLE_C)) $(FUZZ_HOST_C) -o $@
 
 # `make check` runs the sanitizer build and short fuzz runs too.
 check: $(BUILD)/host/tests-asan $(FUZZ_BINS)
