@@ -46,4 +46,17 @@ const char *host_trace_last(const char *needle);
 /* Forgets what was written so far (the trace goes on). */
 void host_trace_clear(void);
 
+/*
+ * A number in [0, n) from the xorshift64 generator whose state is *state
+ * (any non-zero start): the property tests' dice, the same sequence on
+ * every run, so a failure names a reproducible operation.
+ */
+static inline uint64_t host_random(uint64_t *state, uint64_t n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state % n;
+}
+
 #endif

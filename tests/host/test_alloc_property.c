@@ -35,10 +35,7 @@ static uint64_t done[8]; /* successful calls per kind, to show coverage */
 
 static uint64_t rnd(uint64_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng % n;
+	return host_random(&rng, n);
 }
 
 static uint64_t random_size(void)

@@ -28,10 +28,7 @@ static uint64_t huge_maps;   /* 2 MiB maps that succeeded */
 
 static uint64_t rnd(uint64_t n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng % n;
+	return host_random(&rng, n);
 }
 
 static uint64_t random_flags(void)
