@@ -296,6 +296,10 @@ size_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
 	const struct mb2_tag *tag = NULL;
 	while ((tag = mb2_next_tag(mbi, tag, MB2_TAG_MODULE))) {
 		const struct mb2_tag_module *m = (const void *)tag;
+		if (tag->size < sizeof *m) { /* ends before mod_start: unread */
+			trace_warn("mmap_bad_module", "size=%u", tag->size);
+			continue;
+		}
 		n = reserve(out, n, max, m->mod_start, m->mod_end, PMM_MODULE);
 	}
 	return n;

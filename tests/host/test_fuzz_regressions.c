@@ -74,3 +74,18 @@ Test(paging, map_new_out_of_memory_hands_out_no_page)
 		pa += PAGE_SIZE;
 	cr_assert_eq(pmm_free_page(pa), STATUS_NOT_ALLOCATED);
 }
+
+/* fuzz_mmap: a module tag of 8 bytes at the very end of the boot
+ * information made mmap_reservations read mod_start past the end. */
+Test(mmap, a_module_tag_shorter_than_its_fixed_part_is_skipped_with_a_warning)
+{
+	static const uint32_t words[] = { 16, 0, MB2_TAG_MODULE, 8 };
+	struct mb2_info *mbi = malloc(sizeof words); /* ASan sees past it */
+	memcpy(mbi, words, sizeof words);
+	struct pmm_region held[4];
+	host_trace_start();
+	size_t n = mmap_reservations(mbi, 0x10000, 0x100000, 0x180000, held, 4);
+	cr_assert_eq(n, 3, "first MiB, kernel, boot information; no module");
+	cr_assert_not_null(host_trace_last("warn.mmap_bad_module size=8"));
+	free(mbi);
+}
