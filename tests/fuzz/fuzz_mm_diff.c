@@ -385,9 +385,9 @@ static void do_kalloc_free(void)
  * The pages kalloc and the heap took or gave back in the last call: the
  * model cannot predict which (slabs come and go), so it follows pmm here,
  * but only in the allowed directions: a free page may become the
- * allocators', an allocators' page may become free. Any other change (a
- * page held by the program or owned by a mapping freed, a reserved page
- * taken) fails; the allocators' page count is checked in compare_all.
+ * allocators', an allocators' page may become free. Any other page freed
+ * (held by the program, owned by a mapping, reserved, the pool's) fails; a
+ * page taken that is not theirs shows in the count checked in compare_all.
  */
 static void model_follow_allocators(void)
 {
@@ -395,9 +395,9 @@ static void model_follow_allocators(void)
 		bool used = pmm_is_used(pmm_page_pa(p));
 		if (used == phys[p].used)
 			continue;
-		if (used ? phys[p].used : !phys[p].alloc)
-			FAIL("page %#lx became %s behind the allocators",
-			     pmm_page_pa(p), used ? "used" : "free");
+		if (!used && !phys[p].alloc) /* a free page may become theirs */
+			FAIL("page %#lx was freed, not the allocators' to free",
+			     pmm_page_pa(p));
 		phys[p].used = phys[p].alloc = used;
 		phys[p].handed |= used;
 	}

@@ -58,12 +58,12 @@ static void model_take(uint64_t p, uint64_t n)
  * one, a reserved one, or an address outside RAM or unaligned. Pages that
  * belong to the pool or to a mapping are never named (pmm cannot tell who
  * holds a page: freeing another owner's page is a caller's bug). */
-static paddr_t decode_free_pa(int *usable)
+static paddr_t decode_free_pa(int *nameable)
 {
 	uint64_t v = take(2);
 	paddr_t pa = (v % (PHYS_PAGES + 64)) * PAGE_SIZE + (v & 0x8000 ? 8 : 0);
 	uint64_t p = pa / PAGE_SIZE;
-	*usable = p >= PHYS_PAGES || p < RAM_FIRST || pa % PAGE_SIZE ||
+	*nameable = p >= PHYS_PAGES || p < RAM_FIRST || pa % PAGE_SIZE ||
 		  !phys[p].used || phys[p].held || !phys[p].handed;
 	return pa;
 }
@@ -130,9 +130,9 @@ static void model_release(paddr_t pa, uint64_t n)
 void do_pmm_free(void)
 {
 	unsigned kind = take(1) % 3;
-	int usable;
-	paddr_t pa = decode_free_pa(&usable);
-	if (!usable)
+	int nameable;
+	paddr_t pa = decode_free_pa(&nameable);
+	if (!nameable)
 		return;
 	if (kind == 0) {
 		status_t want = model_free_status(pa);
