@@ -19,7 +19,10 @@ HOST_CC    := gcc
 NASM       := nasm
 PYTHON     := python3
 
-INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot
+# build/gen holds what trace/schemagen writes from src/lib/trace.schema.
+GEN        := $(BUILD)/gen
+GEN_H      := $(GEN)/trace_schema.h $(GEN)/trace_events.h $(GEN)/trace_schema.inc
+INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot -iquote $(GEN)
 WARNINGS   := -Wall -Wextra -Werror
 KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) $(INCLUDES) \
 	-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pic \
@@ -38,9 +41,9 @@ PORTABLE_C := $(filter-out $(KERNEL_ONLY_LIB),$(wildcard src/lib/*.c src/mm/*.c)
 HOST_TEST_C := $(wildcard tests/host/*.c)
 
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
-HEADERS    := $(wildcard src/*/*.h tests/host/*.h)
+HEADERS    := $(wildcard src/*/*.h tests/host/*.h) $(GEN_H)
 
-.PHONY: all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
+.PHONY: schema-doc all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
 all: iso
 
 help:
@@ -62,6 +65,17 @@ $(BUILD)/.deps:
 	fi
 	@mkdir -p $(BUILD) && touch $@
 
+# --- the trace schema (src/lib/trace.schema, docs/trace-format.md) ----------
+# The C lists, constants and emitters are generated; the doc's tables are
+# committed and `make check` verifies them (`make schema-doc` rewrites them).
+SCHEMA_SRC := src/lib/trace.schema trace/schemagen trace/vtracelib/schema.py
+$(GEN_H) &: $(SCHEMA_SRC)
+	@mkdir -p $(GEN)
+	$(PYTHON) trace/schemagen c $(GEN)
+
+schema-doc: $(SCHEMA_SRC)
+	$(PYTHON) trace/schemagen doc docs/trace-format.md
+
 # --- kernel ---------------------------------------------------------------
 kernel: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 
@@ -69,9 +83,9 @@ $(BUILD)/kernel/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(KERNEL_CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/kernel/%.o: %.asm | $(BUILD)/.deps
+$(BUILD)/kernel/%.o: %.asm $(GEN_H) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf $< -o $@
+	$(NASM) -f elf64 -g -F dwarf -i $(GEN)/ $< -o $@
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJ) src/boot/linker.ld
 	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) -o $@ -lgcc

@@ -28,6 +28,8 @@ E9              equ 0xE9                 ; Bochs/QEMU debug port: the trace
 BOCHS_SHUTDOWN  equ 0x8900               ; write "Shutdown" here to stop Bochs
 QEMU_EXIT       equ 0xF4                 ; isa-debug-exit
 
+%include "trace_schema.inc"              ; the trace format version (schema)
+
 ; ---------------------------------------------------------------------------
 ; The multiboot2 header: GRUB searches the first 32 KiB of the file for it.
 section .multiboot
@@ -255,7 +257,7 @@ boot_magic: dd 0
 boot_mbi:   dd 0
 
 hex_digits:       db "0123456789abcdef"
-msg_header:       db '@vitrine v1 cmdline="" early=1', 10, 0
+msg_header:       db '@vitrine v', TRACE_FORMAT_VERSION_TEXT, ' cmdline="" early=1', 10, 0
 msg_event:        db "1 boot.fail ", 0
 msg_newline:      db 10, 0
 msg_end:          db "@end count=1 crc=0x", 0

@@ -64,7 +64,7 @@ static void demo_heap(void)
 
 SCENARIO(demo, "the default demo: boot, then a tour of the memory manager")
 {
-	trace_event(TRACE_BOOT, "stage", "name=demo");
+	trace_boot_stage("demo");
 	demo_paging();
 	demo_heap();
 }

@@ -121,24 +121,24 @@ void exception_handler(struct interrupt_frame *f)
 		return;
 	if (++depth > 1) {
 		/* A fault while reporting a fault: say so with the least code. */
-		trace_warn("nested_fault", "vec=%lu rip=%#lx cr2=%#lx", f->vector,
-			   f->rip, cr2);
+		trace_warn_nested_fault(f->vector, f->rip, cr2);
 		platform_stop("fault");
 	}
 	const char *name = exception_names[f->vector & 31];
 	if (f->vector != 14) {
-		trace_event(TRACE_CPU, "fault", "vec=%lu name=%s err=%#lx rip=%#lx",
-			    f->vector, name, f->error_code, f->rip);
+		trace_cpu_fault(f->vector, name, f->error_code, f->rip);
 		platform_stop("fault");
 	}
 	char pf[16];
 	idt_decode_pf(f->error_code, pf, sizeof pf);
 	uint64_t guard = (uint64_t)kernel_stack_guard;
 	bool overflow = cr2 >= guard && cr2 - guard < 4096;
-	trace_event(TRACE_CPU, "fault",
-		    "vec=%lu name=%s err=%#lx rip=%#lx cr2=%#lx pf=%s%s",
-		    f->vector, name, f->error_code, f->rip, cr2, pf,
-		    overflow ? " why=stack_overflow" : "");
+	if (overflow)
+		trace_cpu_fault_cr2_pf_why(f->vector, name, f->error_code, f->rip,
+					   cr2, pf, "stack_overflow");
+	else
+		trace_cpu_fault_cr2_pf(f->vector, name, f->error_code, f->rip, cr2,
+				       pf);
 	platform_stop("fault");
 }
 

@@ -63,14 +63,16 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
 	struct cmdline_error err;
 	status_t parsed = cmdline_parse(cmdline, &cfg, &err);
 	trace_start(&e9_sink, cmdline, cfg.trace_mask, cfg.break_at);
-	trace_event(TRACE_BOOT, "start", "magic=%#x mbi=%#x", magic, mbi_pa);
+	trace_boot_start(magic, mbi_pa);
 
 	gdt_init();
 	idt_init();
-	trace_event(TRACE_BOOT, "stage", "name=cpu");
+	trace_boot_stage("cpu");
 	if (parsed != STATUS_OK) {
-		trace_error(parsed, "cmdline_parse", "word=\"%s\" reason=\"%s\"",
-			    err.word, err.reason);
+		char word[TRACE_TEXT_MAX], reason[TRACE_TEXT_MAX];
+		trace_error_in(parsed, "cmdline_parse", "word=%s reason=%s",
+			       trace_quote(err.word, word, sizeof word),
+			       trace_quote(err.reason, reason, sizeof reason));
 		platform_stop("reject");
 	}
 
@@ -83,7 +85,9 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
 
 	const struct scenario *s = scenario_find(cfg.run);
 	if (!s) {
-		trace_error(STATUS_NOT_FOUND, "scenario_find", "run=%s", cfg.run);
+		char run[TRACE_TEXT_MAX];
+		trace_error_in(STATUS_NOT_FOUND, "scenario_find", "run=%s",
+			       trace_quote(cfg.run, run, sizeof run));
 		platform_stop("reject");
 	}
 	unsigned failures = scenario_run(s);

@@ -1,6 +1,7 @@
 /* scenario.c - finding and running scenarios (scenario.h). */
 #include "scenario.h"
 
+#include "format.h"
 #include "string.h"
 #include "trace.h"
 
@@ -11,9 +12,10 @@ static unsigned failures;
 bool scenario_expect(bool ok, const char *expr, const char *file, int line)
 {
 	if (!ok) {
+		char at[80];
+		format(at, sizeof at, "%s:%d", file, line);
 		failures++;
-		trace_event(TRACE_TEST, "fail", "at=%s:%d expr=\"%s\"", file, line,
-			    expr);
+		trace_test_fail(at, expr);
 	}
 	return ok;
 }
@@ -23,9 +25,10 @@ bool scenario_expect_status(status_t got, status_t want, const char *expr,
 {
 	if (got == want)
 		return true;
+	char at[80];
+	format(at, sizeof at, "%s:%d", file, line);
 	failures++;
-	trace_event(TRACE_TEST, "fail", "at=%s:%d expr=\"%s\" got=%s want=%s",
-		    file, line, expr, status_name(got), status_name(want));
+	trace_test_fail_got_want(at, expr, status_name(got), status_name(want));
 	return false;
 }
 
@@ -42,8 +45,8 @@ const struct scenario *scenario_find(const char *name)
 unsigned scenario_run(const struct scenario *s)
 {
 	failures = 0;
-	trace_event(TRACE_TEST, "begin", "name=%s", s->name);
+	trace_test_begin(s->name);
 	s->run();
-	trace_event(TRACE_TEST, "end", "name=%s failures=%u", s->name, failures);
+	trace_test_end(s->name, failures);
 	return failures;
 }

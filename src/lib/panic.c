@@ -12,11 +12,6 @@ void panic_at(const char *where, const char *fmt, ...)
 	va_start(ap, fmt);
 	format_v(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* msg is written between double quotes: one inside (an ASSERT of a
-	 * string compare, or ASSERT's own quotes) would end it early. */
-	for (char *c = msg; *c; c++)
-		if (*c == '"')
-			*c = '\'';
-	trace_warn("panic", "where=%s msg=\"%s\"", where, msg);
+	trace_warn_panic(where, msg); /* msg is text: its quotes are escaped */
 	platform_stop("panic");
 }

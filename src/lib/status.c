@@ -1,9 +1,9 @@
-/* status.c - names of the statuses, from the one list in status.h. */
+/* status.c - names of the statuses, from the schema's one list. */
 #include "status.h"
 
 static const char *const names[] = {
 #define STATUS_NAME(sym, name) name,
-	STATUS_LIST(STATUS_NAME)
+	TRACE_STATUS_LIST(STATUS_NAME)
 #undef STATUS_NAME
 };
 

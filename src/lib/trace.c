@@ -8,11 +8,25 @@
 #include "trace.h"
 
 #include "format.h"
+#include "status.h"
 
 static const char *const category_names[] = {
 #define TRACE_CATEGORY_NAME(sym, name) name,
 	TRACE_CATEGORY_LIST(TRACE_CATEGORY_NAME)
 #undef TRACE_CATEGORY_NAME
+};
+
+static const char *const reason_names[] = {
+#define TRACE_REASON_NAME(sym, name) name,
+	TRACE_REASON_LIST(TRACE_REASON_NAME)
+#undef TRACE_REASON_NAME
+};
+
+/* Flag names by bit, for trace_flags_name. */
+static const char *const flag_names[64] = {
+#define TRACE_FLAG_NAME(name, bit) [bit] = #name,
+	TRACE_FLAG_LIST(TRACE_FLAG_NAME)
+#undef TRACE_FLAG_NAME
 };
 
 static struct {
@@ -22,6 +36,7 @@ static struct {
 	uint64_t break_at; /* event number to stop before, 0: none */
 	uint32_t crc;      /* running CRC-32, pre-inverted */
 	bool finished;
+	const char *call;  /* the API call err events name (TRACE_CALL) */
 } trace;
 
 /* The reflected IEEE 802.3 polynomial x^32 + x^26 + ... + 1. */
@@ -68,18 +83,51 @@ static void emit(char *buf, size_t len)
 	trace.sink->write(buf, len);
 }
 
-/* Copies the command line into the header, escaping '"', '\' and controls. */
-static size_t quote(char *buf, size_t cap, const char *text)
+/*
+ * A value from outside the kernel, in double quotes: '"', '\\', controls
+ * and bytes >= 0x7f become \xNN, so the line stays printable ASCII whatever
+ * the bytes (schema type "text"). Cut with "..." if it does not fit.
+ */
+const char *trace_quote(const char *text, char *buf, size_t cap)
 {
 	size_t n = 0;
-	for (; text && *text && n + 5 < cap; text++) {
+	buf[n++] = '"';
+	for (; text && *text; text++) {
 		unsigned char c = (unsigned char)*text;
-		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
-			n += format(buf + n, cap - n, "\\x%02x", c);
-		else
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+		if (n + (plain ? 1 : 4) + 5 > cap) {
+			n += format(buf + n, cap - n, "...");
+			break;
+		}
+		if (plain)
 			buf[n++] = (char)c;
+		else
+			n += format(buf + n, cap - n, "\\x%02x", c);
 	}
-	return n;
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
+
+const char *trace_reason_name(unsigned why)
+{
+	return why < sizeof reason_names / sizeof reason_names[0]
+		       ? reason_names[why] : "?";
+}
+
+const char *trace_flags_name(uint64_t flags, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (unsigned bit = 0; bit < 64; bit++) {
+		if (!(flags & (1ull << bit)))
+			continue;
+		const char *name = flag_names[bit] ? flag_names[bit] : "?";
+		len += format(buf + len, cap - len, "%s%s", len ? "|" : "", name);
+	}
+	if (len == 0)
+		format(buf, cap, "-");
+	return buf;
 }
 
 void trace_start(const struct trace_sink *sink, const char *cmdline,
@@ -93,10 +141,10 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 	trace.crc = 0;
 	trace.finished = false;
 
-	size_t n = format(buf, sizeof buf - 16, "@vitrine v%d cmdline=\"",
-			  TRACE_FORMAT_VERSION);
-	n += quote(buf + n, sizeof buf - 16 - n, cmdline);
-	buf[n++] = '"';
+	char quoted[TRACE_LINE_MAX - 32];
+	size_t n = format(buf, sizeof buf, "@vitrine v%d cmdline=%s",
+			  TRACE_FORMAT_VERSION,
+			  trace_quote(cmdline, quoted, sizeof quoted));
 	emit(buf, n);
 
 	n = format(buf, sizeof buf, "#cats ");
@@ -106,17 +154,6 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 				    category_names[c]);
 	}
 	n += format(buf + n, sizeof buf - n, "err,warn");
-	emit(buf, n);
-}
-
-void trace_meta(const char *fmt, ...)
-{
-	char buf[TRACE_LINE_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	size_t n = format(buf, sizeof buf, "#");
-	n += format_v(buf + n, sizeof buf - 1 - n, fmt, ap);
-	va_end(ap);
 	emit(buf, n);
 }
 
@@ -155,14 +192,42 @@ void trace_event(enum trace_category cat, const char *event,
 	va_end(ap);
 }
 
-status_t trace_error(status_t st, const char *fn, const char *fields, ...)
+const char *trace_call_enter(const char *fn)
+{
+	const char *outer = trace.call;
+	trace.call = fn;
+	return outer;
+}
+
+void trace_call_leave(const char *const *saved)
+{
+	trace.call = *saved;
+}
+
+/* Writes "SEQ err.<status> fn=<fn> fields". */
+static void error_line(status_t st, const char *fn, const char *fields,
+		       va_list ap)
 {
 	char with_fn[TRACE_LINE_MAX];
-	format(with_fn, sizeof with_fn, "fn=%s%s%s", fn,
+	format(with_fn, sizeof with_fn, "fn=%s%s%s", fn ? fn : "-",
 	       fields && fields[0] ? " " : "", fields ? fields : "");
+	event_line("err", status_name(st), with_fn, ap);
+}
+
+status_t trace_error(status_t st, const char *fields, ...)
+{
 	va_list ap;
 	va_start(ap, fields);
-	event_line("err", status_name(st), with_fn, ap);
+	error_line(st, trace.call, fields, ap);
+	va_end(ap);
+	return st;
+}
+
+status_t trace_error_in(status_t st, const char *fn, const char *fields, ...)
+{
+	va_list ap;
+	va_start(ap, fields);
+	error_line(st, fn, fields, ap);
 	va_end(ap);
 	return st;
 }

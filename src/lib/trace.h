@@ -22,21 +22,9 @@
 
 #include "status.h"
 
-/* Trace categories. The name is the part of the event name before the dot. */
-#define TRACE_CATEGORY_LIST(X)                                         \
-	X(BOOT, "boot")     /* boot stages, command line, configuration */ \
-	X(CPU, "cpu")       /* exceptions, faults, probes */              \
-	X(MMAP, "mmap")     /* memory map entries and decisions */        \
-	X(PMM, "pmm")       /* physical bitmap changes and allocations */ \
-	X(PTP, "ptp")       /* page table pool: create, page alloc/free */ \
-	X(PT, "pt")         /* page tables created and freed */           \
-	X(VM, "vm")         /* map, unmap, protect */                     \
-	X(TLB, "tlb")       /* invlpg, full flushes, CR3 loads */         \
-	X(AS, "as")         /* address spaces */                          \
-	X(KALLOC, "kalloc") /* VA ranges, contiguous pages, kvmalloc */    \
-	X(HEAP, "heap")     /* kmalloc heap */                            \
-	X(STAT, "stat")     /* statistics snapshots */                    \
-	X(TEST, "test")     /* scenario begin/end, checks */
+/* The categories, the version and the constants come from the schema
+ * (src/lib/trace.schema, generated into build/gen/trace_schema.h). */
+#include "trace_schema.h"
 
 enum trace_category {
 #define TRACE_CATEGORY_ENUM(sym, name) TRACE_##sym,
@@ -46,8 +34,9 @@ enum trace_category {
 };
 
 #define TRACE_ALL_CATEGORIES ((1u << TRACE_CATEGORY_COUNT) - 1)
-#define TRACE_FORMAT_VERSION 1
-#define TRACE_LINE_MAX 256 /* bytes, the newline included */
+#define TRACE_LINE_MAX ((int)TRACE_CONST_LINE_MAX) /* bytes, with the newline */
+#define TRACE_FLAGS_NAME_MAX 48 /* "P|W|U|PWT|PCD|A|D|PS|G|OWN|PIN|NX" and NUL */
+#define TRACE_TEXT_MAX 128      /* a quoted value: cut beyond (then "...") */
 
 /* Where finished lines go. write() gets one whole line, newline included. */
 struct trace_sink {
@@ -63,9 +52,6 @@ struct trace_sink {
 void trace_start(const struct trace_sink *sink, const char *cmdline,
 		 uint32_t category_mask, uint64_t break_at);
 
-/* Writes a metadata line "#<text>" (not an event: no sequence number). */
-void trace_meta(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /*
  * Writes "SEQ <category>.<event> <fields>" if the category is enabled.
  * fields is a format (format.h) producing "key=value key=value".
@@ -74,10 +60,28 @@ void trace_event(enum trace_category cat, const char *event,
 		 const char *fields, ...) __attribute__((format(printf, 3, 4)));
 
 /*
- * Writes "SEQ err.<status name> fn=<fn> <fields>" (always enabled) and
- * returns st, so a failing path reads: return trace_error(st, __func__, ...).
+ * The call an err event names. An API function that can fail starts with
+ * TRACE_CALL(); until it returns, every err event written (by it, or by a
+ * helper it calls) says fn=<that function>. A nested API call names itself
+ * and, when it returns, the outer call is named again. So helpers never
+ * carry a "const char *fn" parameter only to name their caller.
  */
-status_t trace_error(status_t st, const char *fn, const char *fields, ...)
+#define TRACE_CALL()                                                   \
+	const char *trace_call_saved_                                  \
+		__attribute__((cleanup(trace_call_leave), unused)) =   \
+			trace_call_enter(__func__)
+const char *trace_call_enter(const char *fn);
+void trace_call_leave(const char *const *saved);
+
+/*
+ * Writes "SEQ err.<status name> fn=<the current call> <fields>" (always
+ * enabled) and returns st, so a failing path reads: return trace_error(st,
+ * "pa=%#lx", pa). trace_error_in names fn itself, for the few places that
+ * report a failure on behalf of another part (kmain for the command line).
+ */
+status_t trace_error(status_t st, const char *fields, ...)
+	__attribute__((format(printf, 2, 3)));
+status_t trace_error_in(status_t st, const char *fn, const char *fields, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Writes "SEQ warn.<what> <fields>" (always enabled). */
@@ -100,5 +104,14 @@ bool trace_parse_categories(const char *list, size_t len, uint32_t *mask,
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib.crc32) continued over len bytes. */
 uint32_t crc32_update(uint32_t crc, const void *data, size_t len);
+
+/* Value writers of the generated emitters (schema types reason, flags,
+ * text). Each returns buf (or a constant name), NUL-terminated. */
+const char *trace_reason_name(unsigned why);
+const char *trace_flags_name(uint64_t flags, char *buf, size_t cap);
+const char *trace_quote(const char *text, char *buf, size_t cap);
+
+/* One emitter per event of the schema: trace_<category>_<event>(keys...). */
+#include "trace_events.h"
 
 #endif

@@ -86,14 +86,14 @@ static void heap_geometry(struct heap_class *k, unsigned c)
 
 status_t heap_init(void)
 {
+	TRACE_CALL();
 	if (!kalloc_space.ext)
-		return trace_error(STATUS_INVALID_ARG, __func__, "kalloc=-");
+		return trace_error(STATUS_INVALID_ARG, "kalloc=-");
 	heap.live = true;
 	heap.large = heap.large_pages = heap.large_requested = 0;
 	for (unsigned c = 0; c < HEAP_CLASSES; c++)
 		heap_geometry(&heap.cls[c], c);
-	trace_event(TRACE_HEAP, "init", "classes=%u min=%u max=%u",
-		    HEAP_CLASSES, HEAP_CLASS_SIZE(0), HEAP_SMALL_MAX);
+	trace_heap_init(HEAP_CLASSES, HEAP_CLASS_SIZE(0), HEAP_SMALL_MAX);
 	return STATUS_OK;
 }
 
@@ -142,11 +142,11 @@ static void heap_unlink(struct heap_class *k, vaddr_t slab)
 }
 
 /* A fresh slab for class c, every slot free, on the partial list. */
-static status_t heap_grow(const char *fn, unsigned c)
+static status_t heap_grow(unsigned c)
 {
 	struct heap_class *k = &heap.cls[c];
 	vaddr_t va;
-	status_t st = kalloc_region(fn, 1, KALLOC_FLAGS, PMM_HEAP,
+	status_t st = kalloc_region(1, KALLOC_FLAGS, PMM_HEAP,
 				    KALLOC_OWNER_SLAB, 0, &va);
 	if (st != STATUS_OK)
 		return st;
@@ -160,8 +160,7 @@ static status_t heap_grow(const char *fn, unsigned c)
 	}
 	heap_push(k, va);
 	k->slabs++;
-	trace_event(TRACE_HEAP, "grow", "va=%#lx cls=%u slots=%u", va, k->size,
-		    k->capacity);
+	trace_heap_grow(va, k->size, k->capacity);
 	return STATUS_OK;
 }
 
@@ -171,18 +170,18 @@ static void heap_shrink(struct heap_class *k, vaddr_t slab)
 	heap_unlink(k, slab);
 	heap_slab(slab)->magic = 0;
 	k->slabs--;
-	trace_event(TRACE_HEAP, "shrink", "va=%#lx cls=%u", slab, k->size);
-	status_t st = kalloc_release("heap_shrink", slab, 1, KALLOC_OWNER_SLAB);
+	trace_heap_shrink(slab, k->size);
+	status_t st = kalloc_release(slab, 1, KALLOC_OWNER_SLAB);
 	ASSERT(st == STATUS_OK);
 }
 
-static status_t heap_alloc_small(const char *fn, size_t size,
+static status_t heap_alloc_small(size_t size,
 				 struct heap_object *o)
 {
 	unsigned c = heap_class_of(size);
 	struct heap_class *k = &heap.cls[c];
 	if (!k->partial) {
-		status_t st = heap_grow(fn, c);
+		status_t st = heap_grow(c);
 		if (st != STATUS_OK)
 			return st;
 	}
@@ -205,12 +204,12 @@ static status_t heap_alloc_small(const char *fn, size_t size,
 	return STATUS_OK;
 }
 
-static status_t heap_alloc_large(const char *fn, size_t size,
+static status_t heap_alloc_large(size_t size,
 				 struct heap_object *o)
 {
 	uint64_t pages = heap_pages(size);
 	vaddr_t va;
-	status_t st = kalloc_region(fn, pages, KALLOC_FLAGS, PMM_HEAP,
+	status_t st = kalloc_region(pages, KALLOC_FLAGS, PMM_HEAP,
 				    KALLOC_OWNER_LARGE, size, &va);
 	if (st != STATUS_OK)
 		return st;
@@ -223,27 +222,27 @@ static status_t heap_alloc_large(const char *fn, size_t size,
 }
 
 /* Checks a request; then a slot or a large object (no heap.alloc line). */
-static status_t heap_alloc(const char *fn, size_t size, void **out,
+static status_t heap_alloc(size_t size, void **out,
 			   struct heap_object *o)
 {
 	if (!heap.live || !out)
-		return trace_error(STATUS_INVALID_ARG, fn, "size=%lu", size);
+		return trace_error(STATUS_INVALID_ARG, "size=%lu", size);
 	if (size == 0)
-		return trace_error(STATUS_ZERO_COUNT, fn, "size=0");
+		return trace_error(STATUS_ZERO_COUNT, "size=0");
 	if (size > HEAP_MAX_BYTES)
-		return trace_error(STATUS_TOO_LARGE, fn, "size=%lu max=%llu",
+		return trace_error(STATUS_TOO_LARGE, "size=%lu max=%llu",
 				   size, HEAP_MAX_BYTES);
 	if (size <= HEAP_SMALL_MAX)
-		return heap_alloc_small(fn, size, o);
-	return heap_alloc_large(fn, size, o);
+		return heap_alloc_small(size, o);
+	return heap_alloc_large(size, o);
 }
 
 /* What p is, if the heap handed it out and it is live. */
-static status_t heap_locate(const char *fn, void *p, struct heap_object *o)
+static status_t heap_locate(void *p, struct heap_object *o)
 {
 	vaddr_t va = (vaddr_t)p;
 	if (!heap.live || !p)
-		return trace_error(STATUS_INVALID_ARG, fn, "p=%#lx", va);
+		return trace_error(STATUS_INVALID_ARG, "p=%#lx", va);
 	const struct vrange_extent *e = vrange_lookup(&kalloc_space, va);
 	if (e && e->owner == KALLOC_OWNER_LARGE && e->va == va) {
 		*o = (struct heap_object){.va = va,
@@ -253,7 +252,7 @@ static status_t heap_locate(const char *fn, void *p, struct heap_object *o)
 		return STATUS_OK;
 	}
 	if (!e || e->owner != KALLOC_OWNER_SLAB)
-		return trace_error(STATUS_BAD_POINTER, fn, "p=%#lx why=%s", va,
+		return trace_error(STATUS_BAD_POINTER, "p=%#lx why=%s", va,
 				   e && e->owner == KALLOC_OWNER_LARGE
 				       ? "inside"
 				       : "not_heap");
@@ -262,11 +261,11 @@ static status_t heap_locate(const char *fn, void *p, struct heap_object *o)
 	uint64_t off = va - e->va;
 	if (off < k->first || (off - k->first) % k->size ||
 	    (off - k->first) / k->size >= k->capacity)
-		return trace_error(STATUS_BAD_POINTER, fn, "p=%#lx why=inside",
+		return trace_error(STATUS_BAD_POINTER, "p=%#lx why=inside",
 				   va);
 	unsigned slot = (off - k->first) / k->size;
 	if (h->size[slot] == 0)
-		return trace_error(STATUS_DOUBLE_FREE, fn, "p=%#lx cls=%u", va,
+		return trace_error(STATUS_DOUBLE_FREE, "p=%#lx cls=%u", va,
 				   k->size);
 	*o = (struct heap_object){.va = va,
 				  .slab = e->va,
@@ -284,8 +283,8 @@ static void heap_release(const struct heap_object *o)
 		heap.large--;
 		heap.large_pages -= o->bytes / PAGE_SIZE;
 		heap.large_requested -= o->size;
-		status_t st = kalloc_release(
-		    "kfree", o->va, o->bytes / PAGE_SIZE, KALLOC_OWNER_LARGE);
+		status_t st = kalloc_release(o->va, o->bytes / PAGE_SIZE,
+					     KALLOC_OWNER_LARGE);
 		ASSERT(st == STATUS_OK);
 		return;
 	}
@@ -302,43 +301,40 @@ static void heap_release(const struct heap_object *o)
 		heap_shrink(k, o->slab);
 }
 
-static void heap_trace(const char *event, vaddr_t va,
-		       const struct heap_object *o)
-{
-	trace_event(TRACE_HEAP, event, "p=%#lx size=%lu slot=%lu", va, o->size,
-		    o->bytes);
-}
 
 status_t kmalloc(size_t size, void **out)
 {
+	TRACE_CALL();
 	struct heap_object o;
-	status_t st = heap_alloc(__func__, size, out, &o);
+	status_t st = heap_alloc(size, out, &o);
 	if (st != STATUS_OK)
 		return st;
-	heap_trace("alloc", o.va, &o);
+	trace_heap_alloc(o.va, o.size, o.bytes);
 	*out = (void *)o.va;
 	return STATUS_OK;
 }
 
 status_t kzalloc(size_t size, void **out)
 {
+	TRACE_CALL();
 	struct heap_object o;
-	status_t st = heap_alloc(__func__, size, out, &o);
+	status_t st = heap_alloc(size, out, &o);
 	if (st != STATUS_OK)
 		return st;
 	kalloc_zero(o.va, size);
-	heap_trace("alloc", o.va, &o);
+	trace_heap_alloc(o.va, o.size, o.bytes);
 	*out = (void *)o.va;
 	return STATUS_OK;
 }
 
 status_t kfree(void *p)
 {
+	TRACE_CALL();
 	struct heap_object o;
-	status_t st = heap_locate(__func__, p, &o);
+	status_t st = heap_locate(p, &o);
 	if (st != STATUS_OK)
 		return st;
-	heap_trace("free", o.va, &o);
+	trace_heap_free(o.va, o.size, o.bytes);
 	heap_release(&o);
 	return STATUS_OK;
 }
@@ -367,31 +363,28 @@ static void heap_resize(struct heap_object *o, size_t size)
 
 status_t krealloc(void *p, size_t size, void **out)
 {
+	TRACE_CALL();
 	if (!p)
 		return kmalloc(size, out);
 	struct heap_object old, new;
-	status_t st = heap_locate(__func__, p, &old);
+	status_t st = heap_locate(p, &old);
 	if (st == STATUS_OK && !out)
-		st = trace_error(STATUS_INVALID_ARG, __func__,
-				 "p=%#lx out=NULL", old.va);
+		st = trace_error(STATUS_INVALID_ARG, "p=%#lx out=NULL", old.va);
 	if (st == STATUS_OK && size == 0)
-		st = trace_error(STATUS_ZERO_COUNT, __func__, "p=%#lx size=0",
+		st = trace_error(STATUS_ZERO_COUNT, "p=%#lx size=0",
 				 old.va);
 	if (st == STATUS_OK && heap_fits_in_place(&old, size)) {
 		heap_resize(&old, size);
-		trace_event(TRACE_HEAP, "realloc",
-			    "p=%#lx to=%#lx size=%lu slot=%lu", old.va, old.va,
-			    size, old.bytes);
+		trace_heap_realloc(old.va, old.va, size, old.bytes);
 		*out = p;
 		return STATUS_OK;
 	}
 	if (st == STATUS_OK)
-		st = heap_alloc(__func__, size, out, &new);
+		st = heap_alloc(size, out, &new);
 	if (st != STATUS_OK)
 		return st;
 	kalloc_copy(new.va, old.va, old.size < size ? old.size : size);
-	trace_event(TRACE_HEAP, "realloc", "p=%#lx to=%#lx size=%lu slot=%lu",
-		    old.va, new.va, size, new.bytes);
+	trace_heap_realloc(old.va, new.va, size, new.bytes);
 	heap_release(&old);
 	*out = (void *)new.va;
 	return STATUS_OK;
@@ -434,9 +427,5 @@ void heap_dump(void)
 			    format(use + n, sizeof use - n, "%s%u:%lu/%lu",
 				   n ? "," : "", k->size, k->objects, k->slabs);
 	}
-	trace_event(
-	    TRACE_STAT, "heap",
-	    "req=%lu held=%lu frag=%u objs=%lu slabs=%lu large=%lu use=%s",
-	    s.requested, s.held, s.frag_permille, s.objects, s.slabs, s.large,
-	    use);
+	trace_stat_heap(s.requested, s.held, s.frag_permille, s.objects, s.slabs, s.large, use);
 }

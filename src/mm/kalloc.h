@@ -83,13 +83,13 @@ status_t kvmalloc(size_t bytes, void **out);
 status_t kvfree(void *p);
 
 /* The layer under the heap: kalloc_ext with the pmm reason and vrange
- * owner and cookie given, errors named fn. */
-status_t kalloc_region(const char *fn, uint64_t pages, uint64_t flags,
+ * owner and cookie given */
+status_t kalloc_region(uint64_t pages, uint64_t flags,
 		       enum pmm_reason why, uint32_t owner, uint64_t cookie,
 		       vaddr_t *out);
 
-/* kalloc_free for owner's region, errors named fn. */
-status_t kalloc_release(const char *fn, vaddr_t va, uint64_t pages,
+/* kalloc_free for owner's region */
+status_t kalloc_release(vaddr_t va, uint64_t pages,
 			uint32_t owner);
 
 /*

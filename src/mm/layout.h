@@ -63,6 +63,25 @@
 #define USER_BASE 0x400000ull
 #define USER_END (1ull << (VA_BITS - 1))                  /* 0x0000800000000000 */
 
+/* The constants the trace tools read from the schema (src/lib/trace.schema)
+ * must be the kernel's: the build fails here if they are not. */
+#include "trace_schema.h"
+#define LAYOUT_AGREES(name) _Static_assert(name == TRACE_CONST_##name, \
+					   #name " differs in trace.schema")
+LAYOUT_AGREES(HHDM_BASE);
+LAYOUT_AGREES(KERNEL_VMA);
+LAYOUT_AGREES(POOL_WINDOW_BASE);
+LAYOUT_AGREES(POOL_WINDOW_STRIDE);
+LAYOUT_AGREES(RECURSIVE_SLOT);
+LAYOUT_AGREES(KALLOC_BASE);
+LAYOUT_AGREES(KALLOC_END);
+LAYOUT_AGREES(SCRATCH_BASE);
+LAYOUT_AGREES(USER_BASE);
+LAYOUT_AGREES(USER_END);
+_Static_assert(PML4_SLOT_BASE(KERNEL_HALF_FIRST_SLOT) == TRACE_CONST_KERNEL_HALF,
+	       "KERNEL_HALF differs in trace.schema");
+#undef LAYOUT_AGREES
+
 /* True if bits 63..47 of va are all equal to bit 47. */
 #define VA_IS_CANONICAL(va) \
 	(((int64_t)((uint64_t)(va) << (64 - VA_BITS)) >> (64 - VA_BITS)) == \

@@ -32,12 +32,11 @@ static status_t mm_init_pmm(const struct mb2_info *mbi, paddr_t mbi_pa,
 				     MM_MAX_RESERVED);
 	st = pmm_init(usable.ranges, usable.count, reserved, n);
 	if (st == STATUS_NO_MEMORY) /* the map is too small for the bitmap */
-		return trace_error(STATUS_BAD_MMAP, "mm_init",
-				   "why=no_room_for_bitmap usable_pages=%lu",
+		return trace_error(STATUS_BAD_MMAP, "why=no_room_for_bitmap usable_pages=%lu",
 				   usable.pages);
 	if (st != STATUS_OK)
 		return st;
-	trace_event(TRACE_BOOT, "stage", "name=pmm");
+	trace_boot_stage("pmm");
 	return STATUS_OK;
 }
 
@@ -57,7 +56,7 @@ static status_t mm_init_paging(const struct kernel_image *image,
 	};
 	status_t st = vm_kernel_init(&k);
 	if (st == STATUS_OK)
-		trace_event(TRACE_BOOT, "stage", "name=paging");
+		trace_boot_stage("paging");
 	return st;
 }
 
@@ -69,7 +68,7 @@ static status_t mm_init_allocators(void)
 	if (st == STATUS_OK)
 		st = heap_init();
 	if (st == STATUS_OK)
-		trace_event(TRACE_BOOT, "stage", "name=alloc");
+		trace_boot_stage("alloc");
 	return st;
 }
 
@@ -77,6 +76,7 @@ status_t mm_init(const struct mb2_info *mbi, paddr_t mbi_pa,
 		 const struct kernel_image *image,
 		 const struct boot_config *cfg)
 {
+	TRACE_CALL();
 	status_t st = mm_init_pmm(mbi, mbi_pa, image, cfg);
 	if (st == STATUS_OK)
 		st = mm_init_paging(image, cfg);

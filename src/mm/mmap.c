@@ -10,6 +10,8 @@
  */
 #include "mmap.h"
 
+#include "format.h"
+
 #include "panic.h"
 #include "trace.h"
 
@@ -29,16 +31,14 @@ const char *mmap_type_name(uint32_t type)
 	return type_names[type];
 }
 
-/* One "mmap.entry" or warning line names the type or writes its number. */
-static void trace_entry(const char *event, const struct mmap_entry *e)
+/* One "mmap.entry" line names the type or writes its number. */
+static void trace_entry(const struct mmap_entry *e)
 {
+	char number[12];
 	const char *name = mmap_type_name(e->type);
-	if (name)
-		trace_event(TRACE_MMAP, event, "base=%#lx len=%#lx type=%s",
-			    e->base, e->len, name);
-	else
-		trace_event(TRACE_MMAP, event, "base=%#lx len=%#lx type=%u",
-			    e->base, e->len, e->type);
+	if (!name)
+		format(number, sizeof number, "%u", e->type);
+	trace_mmap_entry(e->base, e->len, name ? name : number);
 }
 
 /* Copies the tag's entries into `entries`; rejects a tag we cannot read. */
@@ -50,23 +50,21 @@ static status_t copy_entries(const struct mb2_tag_mmap *tag, const char *from)
 	uint32_t body = tag->tag.size - (uint32_t)sizeof *tag;
 	if (esize < sizeof(struct mb2_mmap_entry) || esize % 8 != 0 ||
 	    body % esize != 0)
-		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
-				   "why=entry_size size=%u entry_size=%u",
+		return trace_error(STATUS_BAD_MMAP, "why=entry_size size=%u entry_size=%u",
 				   tag->tag.size, esize);
 	size_t n = body / esize;
-	trace_event(TRACE_MMAP, "source", "from=%s entries=%zu", from, n);
+	trace_mmap_source(from, n);
 	if (tag->entry_version != 0)
-		trace_warn("mmap_version", "version=%u", tag->entry_version);
+		trace_warn_mmap_version(tag->entry_version);
 	if (n > MMAP_MAX_ENTRIES)
-		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
-				   "why=too_many entries=%zu max=%d", n,
+		return trace_error(STATUS_BAD_MMAP, "why=too_many entries=%zu max=%d", n,
 				   MMAP_MAX_ENTRIES);
 	const uint8_t *p = (const uint8_t *)(tag + 1);
 	for (size_t i = 0; i < n; i++, p += esize) {
 		const struct mb2_mmap_entry *e = (const void *)p;
 		entries[i] = (struct mmap_entry){ e->base_addr, e->length,
 						  e->type };
-		trace_entry("entry", &entries[i]);
+		trace_entry(&entries[i]);
 	}
 	entry_count = n;
 	return STATUS_OK;
@@ -86,16 +84,14 @@ static void repair_lengths(void)
 	for (size_t i = 0; i < entry_count;) {
 		struct mmap_entry *e = &entries[i];
 		if (e->len == 0) {
-			trace_warn("mmap_zero_length", "base=%#lx type=%u",
-				   e->base, e->type);
+			trace_warn_mmap_zero_length(e->base, e->type);
 			drop_entry(i);
 			continue;
 		}
 		if (e->base >= MMAP_PHYS_LIMIT || e->len > MMAP_PHYS_LIMIT - e->base) {
 			uint64_t keep = e->base >= MMAP_PHYS_LIMIT
 						? 0 : MMAP_PHYS_LIMIT - e->base;
-			trace_warn("mmap_beyond_width", "base=%#lx len=%#lx "
-				   "kept=%#lx", e->base, e->len, keep);
+			trace_warn_mmap_beyond_width(e->base, e->len, keep);
 			e->len = keep;
 			if (keep == 0) {
 				drop_entry(i);
@@ -112,8 +108,7 @@ static void repair_order(void)
 	for (size_t i = 1; i < entry_count; i++) {
 		if (entries[i].base >= entries[i - 1].base)
 			continue;
-		trace_warn("mmap_unsorted", "index=%zu base=%#lx", i,
-			   entries[i].base);
+		trace_warn_mmap_unsorted(i, entries[i].base);
 		for (size_t j = 1; j < entry_count; j++) {
 			struct mmap_entry e = entries[j];
 			size_t k = j;
@@ -133,10 +128,7 @@ static void report_overlaps(void)
 			const struct mmap_entry *a = &entries[i], *b = &entries[j];
 			if (a->base + a->len <= b->base)
 				continue;
-			trace_warn("mmap_overlap", "base=%#lx len=%#lx type=%u "
-				   "with_base=%#lx with_len=%#lx with_type=%u",
-				   a->base, a->len, a->type, b->base, b->len,
-				   b->type);
+			trace_warn_mmap_overlap(a->base, a->len, a->type, b->base, b->len, b->type);
 		}
 	}
 }
@@ -212,8 +204,7 @@ static void finish_ranges(struct mmap_usable *out)
 		if (hi > MMAP_DIRECT_MAP_REACH) {
 			uint64_t cut = lo > MMAP_DIRECT_MAP_REACH
 					       ? lo : MMAP_DIRECT_MAP_REACH;
-			trace_warn("mmap_clipped", "base=%#lx len=%#lx "
-				   "why=direct_map", cut, hi - cut);
+			trace_warn_mmap_clipped(cut, hi - cut, "direct_map");
 			hi = cut;
 		}
 		lo = (lo + PAGE_MASK) & ~PAGE_MASK;
@@ -224,17 +215,16 @@ static void finish_ranges(struct mmap_usable *out)
 			lo, (hi - lo) / PAGE_SIZE, PMM_FIRMWARE };
 		out->pages += (hi - lo) / PAGE_SIZE;
 		out->highest = hi;
-		trace_event(TRACE_MMAP, "usable", "base=%#lx len=%#lx", lo,
-			    hi - lo);
+		trace_mmap_usable(lo, hi - lo);
 	}
 }
 
 status_t mmap_read_tag(const struct mb2_tag_mmap *tag, const char *from,
 		       struct mmap_usable *out)
 {
+	TRACE_CALL();
 	if (!tag)
-		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
-				   "why=no_map");
+		return trace_error(STATUS_BAD_MMAP, "why=no_map");
 	status_t st = copy_entries(tag, from);
 	if (st != STATUS_OK)
 		return st;
@@ -244,17 +234,16 @@ status_t mmap_read_tag(const struct mb2_tag_mmap *tag, const char *from,
 	sweep();
 	finish_ranges(out);
 	if (out->highest <= MMAP_FIRST_MIB)
-		return trace_error(STATUS_BAD_MMAP, "mmap_read_tag",
-				   "why=no_usable_above_1mib usable_pages=%lu",
+		return trace_error(STATUS_BAD_MMAP, "why=no_usable_above_1mib usable_pages=%lu",
 				   out->pages);
-	trace_event(TRACE_MMAP, "done", "usable_pages=%lu highest=%#lx",
-		    out->pages, out->highest);
+	trace_mmap_done(out->pages, out->highest);
 	return STATUS_OK;
 }
 
 status_t mmap_load(const struct mb2_info *mbi, const struct boot_config *cfg,
 		   struct mmap_usable *out)
 {
+	TRACE_CALL();
 	static uint64_t spec_tag[MMAP_TAG_BYTES / 8 + 1];
 	if (cfg && cfg->mmap_spec) {
 		status_t st = mmap_spec_to_tag(cfg->mmap_spec,
@@ -278,8 +267,7 @@ static size_t reserve(struct pmm_region *out, size_t n, size_t max,
 	if (lo >= hi || n >= max)
 		return n;
 	out[n] = (struct pmm_region){ lo, (hi - lo) / PAGE_SIZE, why };
-	trace_event(TRACE_MMAP, "reserve", "base=%#lx len=%#lx why=%s", lo,
-		    hi - lo, pmm_reason_name(why));
+	trace_mmap_reserve(lo, hi - lo, why);
 	return n + 1;
 }
 
@@ -297,7 +285,7 @@ size_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
 	while ((tag = mb2_next_tag(mbi, tag, MB2_TAG_MODULE))) {
 		const struct mb2_tag_module *m = (const void *)tag;
 		if (tag->size < sizeof *m) { /* ends before mod_start: unread */
-			trace_warn("mmap_bad_module", "size=%u", tag->size);
+			trace_warn_mmap_bad_module(tag->size);
 			continue;
 		}
 		n = reserve(out, n, max, m->mod_start, m->mod_end, PMM_MODULE);

@@ -87,13 +87,14 @@ static bool parse_type(struct spec_item f, uint32_t *type)
 
 static status_t spec_error(struct spec_item item, const char *reason)
 {
-	char word[32];
+	char word[32], text[TRACE_TEXT_MAX], why[TRACE_TEXT_MAX];
 	size_t n = item.len < sizeof word - 1 ? item.len : sizeof word - 1;
 	for (size_t i = 0; i < n; i++)
-		word[i] = item.text[i] == '"' ? '\'' : item.text[i];
+		word[i] = item.text[i];
 	word[n] = '\0';
-	return trace_error(STATUS_BAD_CMDLINE, "mmap_spec_to_tag",
-			   "item=\"%s\" reason=\"%s\"", word, reason);
+	return trace_error(STATUS_BAD_CMDLINE, "item=%s reason=%s",
+			   trace_quote(word, text, sizeof text),
+			   trace_quote(reason, why, sizeof why));
 }
 
 /* Parses one BASE:LEN:TYPE item into *e; NULL or the reason it is bad. */
@@ -116,6 +117,7 @@ static const char *parse_entry(struct spec_item item, struct mb2_mmap_entry *e)
 status_t mmap_spec_to_tag(const char *spec, size_t len, void *buf,
 			  size_t bytes)
 {
+	TRACE_CALL();
 	struct mb2_mmap_entry list[MMAP_MAX_ENTRIES + 1];
 	size_t n = 0;
 	uint64_t esize = sizeof list[0], version = 0;

@@ -16,11 +16,12 @@
  *
  * Range operations walk with a cache of the tables of the previous page
  * and re-walk only the levels whose index changed: near O(1) a page.
- * Unmap is two-phase: clear entries (and entries of tables that became
- * empty), invalidate the TLB (invlpg each page, or one full flush past
- * VM_INVLPG_THRESHOLD pages), and only then free owned pages and emptied
- * tables. Kernel-half entries of the top level are never freed: every
- * address space shares them.
+ * Every entry is written by the choke point (paging_change.h), which
+ * writes each change's event right after it. Unmap clears entries, detaches
+ * the tables that became empty, invalidates the TLB (invlpg each page, or
+ * one full flush past VM_INVLPG_THRESHOLD pages), and only then frees owned
+ * pages and the detached tables. Kernel-half entries of the top level are
+ * never freed: every address space shares them.
  */
 #ifndef VITRINE_PAGING_H
 #define VITRINE_PAGING_H

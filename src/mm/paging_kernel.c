@@ -11,6 +11,7 @@
 #include "paging.h"
 
 #include "layout.h"
+#include "paging_change.h"
 #include "paging_walk.h"
 #include "panic.h"
 #include "trace.h"
@@ -20,25 +21,24 @@ struct ptp *vm_kernel_pool;
 /*
  * Gives every kernel-half PML4 entry its PDPT now, so that the entries
  * never change again and every address space can copy them once (the
- * recursive slot gets the PML4 itself instead).
+ * recursive slot gets the PML4 itself instead). The 255 PDPTs are one run
+ * of pool pages, installed in two runs of entries around the recursive
+ * slot: three events instead of 510.
  */
 static status_t vm_kernel_half(struct ptp *pool)
 {
 	pte_t *pml4 = ptp_table(pool->pa);
-	for (unsigned slot = KERNEL_HALF_FIRST_SLOT; slot < PT_ENTRIES; slot++) {
-		if (slot == RECURSIVE_SLOT)
-			continue;
-		paddr_t pa;
-		status_t st = ptp_alloc_page(pool, &pa);
-		if (st != STATUS_OK)
-			return st;
-		pml4[slot] = pte_make(pa, PTE_TABLE_FLAGS);
-		trace_event(TRACE_PT, "new", "pa=%#lx level=3 parent=%#lx index=%u",
-			    pa, pool->pa, slot);
-	}
-	pml4[RECURSIVE_SLOT] = pte_make(pool->pa, PTE_TABLE_FLAGS | PTE_NX);
-	trace_event(TRACE_PTP, "recursive", "id=%u slot=%u pte=%#lx", pool->id,
-		    RECURSIVE_SLOT, pml4[RECURSIVE_SLOT].raw);
+	const unsigned below = RECURSIVE_SLOT - KERNEL_HALF_FIRST_SLOT;
+	const unsigned above = PT_ENTRIES - RECURSIVE_SLOT - 1;
+	paddr_t pa;
+	status_t st = ptp_alloc_run(pool, below + above, &pa);
+	if (st != STATUS_OK)
+		return st;
+	vm_tables_install(pml4, pool->pa, KERNEL_HALF_FIRST_SLOT, below,
+			  PT_LEVEL_PDPT, pa, PTE_TABLE_FLAGS);
+	vm_tables_install(pml4, pool->pa, RECURSIVE_SLOT + 1, above,
+			  PT_LEVEL_PDPT, pa + below * PAGE_SIZE, PTE_TABLE_FLAGS);
+	vm_set_recursive(pool);
 	return STATUS_OK;
 }
 
@@ -96,6 +96,7 @@ static status_t vm_direct_map(struct ptp *pool, paddr_t base, uint64_t pages)
 
 status_t vm_kernel_init(const struct vm_kernel_layout *k)
 {
+	TRACE_CALL();
 	struct ptp *pool;
 	status_t st = ptp_create(k->pool_pages, PTP_MODIFIABLE, &pool);
 	if (st != STATUS_OK)
@@ -114,8 +115,7 @@ status_t vm_kernel_init(const struct vm_kernel_layout *k)
 		return st;
 	}
 	ptp_seal(pool);
-	arch_write_cr3(pool->pa);
-	trace_event(TRACE_TLB, "cr3", "pa=%#lx as=%u", pool->pa, pool->id);
+	vm_load_cr3(pool);
 	ptp_set_base(pool, arch_mapped_ptr(pool->window_va, pool->pa));
 	vm_kernel_pool = pool;
 	vm_dump(pool);

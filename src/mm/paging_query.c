@@ -12,20 +12,19 @@ status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
 		      uint64_t *flags)
 {
 	/* LAB 3 begin: vm_translate */
-	status_t st = vm_check_range(__func__, pool, vm_align_down(va, PAGE_SIZE),
-				     1, PAGE_SIZE);
+	TRACE_CALL();
+	status_t st = vm_check_range(pool, vm_align_down(va, PAGE_SIZE), 1,
+				     PAGE_SIZE);
 	if (st == STATUS_OK && !pa)
-		st = trace_error(STATUS_INVALID_ARG, __func__,
-				 "as=%u va=%#lx pa=NULL", pool->id, va);
+		st = trace_error(STATUS_INVALID_ARG, "as=%u va=%#lx pa=NULL",
+				 pool->id, va);
 	if (st != STATUS_OK)
 		return st;
-	struct vm_walk w;
-	vm_walk_init(&w, pool);
 	int level;
-	pte_t *e = vm_walk_lookup(&w, va, PT_LEVEL_PT, &level);
+	pte_t *e = vm_walk(pool, va, PT_LEVEL_PT, &level);
 	if (!pte_present(*e))
-		return trace_error(STATUS_NOT_MAPPED, __func__, "as=%u va=%#lx",
-				   pool->id, va);
+		return trace_error(STATUS_NOT_MAPPED, "as=%u va=%#lx", pool->id,
+				   va);
 	*pa = pte_addr(*e) + (va & (PT_LEVEL_SIZE(level) - 1));
 	if (flags)
 		*flags = pte_flags(*e);
@@ -37,24 +36,21 @@ status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 			enum vm_range_state *out)
 {
 	/* LAB 3 begin: vm_range_state */
-	status_t st = vm_check_range(__func__, pool, va, pages, PAGE_SIZE);
+	TRACE_CALL();
+	status_t st = vm_check_range(pool, va, pages, PAGE_SIZE);
 	if (st == STATUS_OK && !out)
-		st = trace_error(STATUS_INVALID_ARG, __func__,
-				 "as=%u va=%#lx out=NULL", pool->id, va);
+		st = trace_error(STATUS_INVALID_ARG, "as=%u va=%#lx out=NULL",
+				 pool->id, va);
 	if (st != STATUS_OK)
 		return st;
-	struct vm_walk w;
-	vm_walk_init(&w, pool);
-	vaddr_t last = va + pages * PAGE_SIZE - 1, cur = va, leaf, leaf_last;
+	vaddr_t last = va + pages * PAGE_SIZE - 1;
 	uint64_t mapped = 0;
-	pte_t *e;
-	while (vm_next_mapped(&w, cur, last, &leaf, &leaf_last, &e)) {
-		vaddr_t from = leaf < cur ? cur : leaf;
-		vaddr_t to = leaf_last > last ? last : leaf_last;
+	struct vm_leaves it;
+	vm_leaves_start(&it, pool, va, last);
+	while (vm_leaves_next(&it)) {
+		vaddr_t from = it.va < va ? va : it.va;
+		vaddr_t to = it.last > last ? last : it.last;
 		mapped += (to - from + 1) / PAGE_SIZE;
-		if (to >= last)
-			break;
-		cur = to + 1;
 	}
 	*out = mapped == 0 ? VM_RANGE_NONE
 	       : mapped == pages ? VM_RANGE_FULL : VM_RANGE_PARTIAL;
@@ -75,51 +71,49 @@ static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 /*
  * First fit: try a candidate; if a mapped leaf overlaps it, the next
  * candidate is the first aligned address past that leaf. Each candidate is
- * checked whole (vm_next_mapped over all of it), so what is returned can
+ * checked whole (the leaves of all of it), so what is returned can
  * never contain a mapped page, whatever the size or alignment.
  */
 status_t vm_find_free(struct ptp *pool, vaddr_t lo, vaddr_t hi,
 		      uint64_t pages, uint64_t align_pages, vaddr_t *out)
 {
 	/* LAB 4 begin: vm_find_free */
+	TRACE_CALL();
 	uint64_t align = (align_pages > 1 ? align_pages : 1) * PAGE_SIZE;
 	status_t st = STATUS_OK;
 	if (!out || (align_pages > 1 && (align_pages & (align_pages - 1))) ||
 	    align_pages > (1ull << (VA_BITS - PAGE_SHIFT)) || hi <= lo)
-		st = trace_error(STATUS_INVALID_ARG, __func__,
+		st = trace_error(STATUS_INVALID_ARG,
 				 "as=%u lo=%#lx hi=%#lx n=%lu align=%lu",
 				 pool ? pool->id : 0, lo, hi, pages, align_pages);
 	if (st == STATUS_OK)
-		st = vm_check_range(__func__, pool, lo, (hi - lo) >> PAGE_SHIFT,
-				    PAGE_SIZE);
+		st = vm_check_range(pool, lo, (hi - lo) >> PAGE_SHIFT, PAGE_SIZE);
 	if (st == STATUS_OK && pages == 0)
-		st = trace_error(STATUS_ZERO_COUNT, __func__,
-				 "as=%u lo=%#lx hi=%#lx n=0", pool->id, lo, hi);
+		st = trace_error(STATUS_ZERO_COUNT, "as=%u lo=%#lx hi=%#lx n=0",
+				 pool->id, lo, hi);
 	if (st != STATUS_OK)
 		return st;
 
-	struct vm_walk w;
-	vm_walk_init(&w, pool);
 	uint64_t size = pages * PAGE_SIZE;
-	vaddr_t cand, leaf, leaf_last;
-	pte_t *e;
+	vaddr_t cand;
 	bool ok = pages <= (hi - lo) >> PAGE_SHIFT && vm_align_up(lo, align, &cand);
 	while (ok && cand - lo <= (hi - lo) - size) {
-		if (!vm_next_mapped(&w, cand, cand + size - 1, &leaf, &leaf_last, &e)) {
+		struct vm_leaves it;
+		vm_leaves_start(&it, pool, cand, cand + size - 1);
+		if (!vm_leaves_next(&it)) {
 			*out = cand;
 			return STATUS_OK;
 		}
-		ok = leaf_last + 1 > leaf_last &&
-		     vm_align_up(leaf_last + 1, align, &cand) && cand >= lo;
+		ok = it.last + 1 > it.last &&
+		     vm_align_up(it.last + 1, align, &cand) && cand >= lo;
 	}
-	return trace_error(STATUS_NOT_FOUND, __func__,
-			   "as=%u lo=%#lx hi=%#lx n=%lu align=%lu", pool->id, lo,
-			   hi, pages, align_pages);
+	return trace_error(STATUS_NOT_FOUND, "as=%u lo=%#lx hi=%#lx n=%lu align=%lu",
+			   pool->id, lo, hi, pages, align_pages);
 	/* LAB 4 end */
 }
 
 void vm_dump(const struct ptp *pool)
 {
-	trace_event(TRACE_STAT, "vm", "as=%u mapped=%lu tables=%lu", pool->id,
-		    pool->mapped_pages, pool->used - pool->bitmap_pages);
+	trace_stat_vm(pool->id, pool->mapped_pages,
+		      pool->used - pool->bitmap_pages);
 }

@@ -1,11 +1,28 @@
 /*
- * paging_walk.c - the cached walk, range checks and TLB invalidation.
+ * paging_walk.c - the plain walk, the cached walk, the leaf iterator and
+ * the range checks (paging_walk.h).
  */
 #include "paging_walk.h"
 
 #include "layout.h"
+#include "paging_change.h"
 #include "panic.h"
 #include "trace.h"
+
+pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level)
+{
+	pte_t *table = ptp_table(pool->pa);
+	for (int l = PT_LEVEL_PML4;; l--) {
+		pte_t *e = &table[PT_INDEX(va, l)];
+		if (l == stop || !pte_present(*e) || vm_entry_is_leaf(*e, l)) {
+			*level = l;
+			return e;
+		}
+		table = ptp_table(pte_addr(*e));
+	}
+}
+
+/* ---- the cached walk ------------------------------------------------------ */
 
 void vm_walk_init(struct vm_walk *w, struct ptp *pool)
 {
@@ -24,13 +41,6 @@ static int vm_walk_reuse(const struct vm_walk *w, vaddr_t va)
 	       PT_INDEX(va, level) == PT_INDEX(w->va, level))
 		level--;
 	return level;
-}
-
-/* A leaf: a PT entry, or a PD/PDPT entry with PS (2 MiB / 1 GiB). */
-static bool vm_entry_is_leaf(pte_t e, int level)
-{
-	return level == PT_LEVEL_PT ||
-	       (level <= PT_LEVEL_PDPT && (e.raw & PTE_PS));
 }
 
 pte_t *vm_walk_lookup(struct vm_walk *w, vaddr_t va, int stop, int *level)
@@ -59,9 +69,9 @@ pte_t *vm_walk_create(struct vm_walk *w, vaddr_t va, int level)
 		paddr_t pa;
 		status_t st = ptp_alloc_page(w->pool, &pa);
 		ASSERT(st == STATUS_OK); /* the caller counted the pages */
-		*e = pte_make(pa, PTE_TABLE_FLAGS | (vm_is_user(va) ? PTE_U : 0));
-		trace_event(TRACE_PT, "new", "pa=%#lx level=%d parent=%#lx index=%u",
-			    pa, l - 1, w->table_pa[l], PT_INDEX(va, l));
+		vm_tables_install(w->table[l], w->table_pa[l], PT_INDEX(va, l), 1,
+				  l - 1, pa, PTE_TABLE_FLAGS |
+				  (vm_is_user(va) ? PTE_U : 0));
 		w->table_pa[l - 1] = pa;
 		w->table[l - 1] = ptp_table(pa);
 		l--;
@@ -71,25 +81,40 @@ pte_t *vm_walk_create(struct vm_walk *w, vaddr_t va, int level)
 	return e;
 }
 
-bool vm_next_mapped(struct vm_walk *w, vaddr_t from, vaddr_t last,
-		    vaddr_t *leaf_va, vaddr_t *leaf_last, pte_t **entry)
+/* ---- the leaves of a range ------------------------------------------------ */
+
+void vm_leaves_start(struct vm_leaves *it, struct ptp *pool, vaddr_t va,
+		     vaddr_t last)
 {
-	for (;;) {
+	vm_walk_init(&it->walk, pool);
+	it->next = va;
+	it->end = last;
+	it->done = false;
+}
+
+bool vm_leaves_next(struct vm_leaves *it)
+{
+	while (!it->done) {
 		int l;
-		pte_t *e = vm_walk_lookup(w, from, PT_LEVEL_PT, &l);
-		vaddr_t start = vm_align_down(from, PT_LEVEL_SIZE(l));
-		vaddr_t region_last = start + PT_LEVEL_SIZE(l) - 1;
+		pte_t *e = vm_walk_lookup(&it->walk, it->next, PT_LEVEL_PT, &l);
+		vaddr_t start = vm_align_down(it->next, PT_LEVEL_SIZE(l));
+		vaddr_t last = start + PT_LEVEL_SIZE(l) - 1;
+		if (last >= it->end)
+			it->done = true; /* (also where last + 1 would wrap) */
+		else
+			it->next = last + 1;
 		if (pte_present(*e)) {
-			*leaf_va = start;
-			*leaf_last = region_last;
-			*entry = e;
+			it->va = start;
+			it->last = last;
+			it->entry = e;
+			it->level = l;
 			return true;
 		}
-		if (region_last >= last)
-			return false;
-		from = region_last + 1;
 	}
+	return false;
 }
+
+/* ---- checks --------------------------------------------------------------- */
 
 static bool vm_in_recursive_slot(vaddr_t va, vaddr_t last)
 {
@@ -97,44 +122,31 @@ static bool vm_in_recursive_slot(vaddr_t va, vaddr_t last)
 	return va <= hi && last >= lo;
 }
 
-status_t vm_check_range(const char *fn, struct ptp *pool, vaddr_t va,
-			uint64_t pages, uint64_t unit)
+status_t vm_check_range(struct ptp *pool, vaddr_t va, uint64_t pages,
+			uint64_t unit)
 {
 	unsigned as = pool ? pool->id : 0;
 	if (!pool || !pool->live)
-		return trace_error(STATUS_INVALID_ARG, fn, "as=- va=%#lx n=%lu",
-				   va, pages);
+		return trace_error(STATUS_INVALID_ARG, "as=- va=%#lx n=%lu", va,
+				   pages);
 	if (pages == 0)
-		return trace_error(STATUS_ZERO_COUNT, fn, "as=%u va=%#lx n=0",
-				   as, va);
+		return trace_error(STATUS_ZERO_COUNT, "as=%u va=%#lx n=0", as, va);
 	if (va & (unit - 1) || (pages * PAGE_SIZE) & (unit - 1))
-		return trace_error(STATUS_UNALIGNED, fn, "as=%u va=%#lx n=%lu",
-				   as, va, pages);
+		return trace_error(STATUS_UNALIGNED, "as=%u va=%#lx n=%lu", as,
+				   va, pages);
 	if (!VA_IS_CANONICAL(va))
-		return trace_error(STATUS_NON_CANONICAL, fn,
-				   "as=%u va=%#lx n=%lu", as, va, pages);
+		return trace_error(STATUS_NON_CANONICAL, "as=%u va=%#lx n=%lu",
+				   as, va, pages);
 	vaddr_t last = va + pages * PAGE_SIZE - 1;
 	if (pages > (~0ull >> PAGE_SHIFT) || last < va)
-		return trace_error(STATUS_WRAP, fn, "as=%u va=%#lx n=%lu", as,
-				   va, pages);
+		return trace_error(STATUS_WRAP, "as=%u va=%#lx n=%lu", as, va,
+				   pages);
 	if (!VA_IS_CANONICAL(last) || vm_is_user(va) != vm_is_user(last))
-		return trace_error(STATUS_NON_CANONICAL, fn,
-				   "as=%u va=%#lx n=%lu", as, va, pages);
+		return trace_error(STATUS_NON_CANONICAL, "as=%u va=%#lx n=%lu",
+				   as, va, pages);
 	if (vm_in_recursive_slot(va, last) ||
 	    (pool->shares_kernel_half && !vm_is_user(va)))
-		return trace_error(STATUS_OUT_OF_RANGE, fn,
-				   "as=%u va=%#lx n=%lu", as, va, pages);
+		return trace_error(STATUS_OUT_OF_RANGE, "as=%u va=%#lx n=%lu",
+				   as, va, pages);
 	return STATUS_OK;
-}
-
-void vm_invalidate(vaddr_t va, uint64_t n)
-{
-	if (n > VM_INVLPG_THRESHOLD) {
-		arch_flush_tlb_all();
-		trace_event(TRACE_TLB, "flush", "why=threshold");
-		return;
-	}
-	for (uint64_t i = 0; i < n; i++)
-		arch_invlpg(va + i * PAGE_SIZE);
-	trace_event(TRACE_TLB, "invlpg", "va=%#lx n=%lu", va, n);
 }

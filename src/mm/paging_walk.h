@@ -1,12 +1,18 @@
 /*
- * paging_walk.h - the cached walk and the checks shared by paging*.c
- * (private to src/mm/: not part of the paging API).
+ * paging_walk.h - finding entries: the plain walk, the cached walk, the
+ * iterator over the leaves of a range, and the checks every paging call
+ * shares (private to src/mm/: not part of the paging API).
  *
- * A walk remembers the tables it went through for the last va. For the
- * next va, the table at level L is still the right one if the indices of
- * every level above L are unchanged, so only the levels below the highest
- * changed index are walked again: stepping through a range page by page
- * costs one table read per page, plus one per crossed table boundary.
+ * Read them in this order. The plain walk is the textbook one: from the
+ * PML4 down, one table a level. The cached walk gives the same answers but
+ * remembers the tables it went through for the last va: for the next va,
+ * the table at level L is still the right one if the indices of every
+ * level above L are unchanged, so stepping through a range costs one table
+ * read per page, plus one per crossed table boundary. The leaf iterator
+ * uses the cached walk to visit every mapped leaf of a range in order,
+ * skipping absent subtrees whole; every paging call that looks at the
+ * leaves of a range (unmap, protect, the checks, range_state, find_free)
+ * goes through it.
  */
 #ifndef VITRINE_PAGING_WALK_H
 #define VITRINE_PAGING_WALK_H
@@ -17,59 +23,6 @@
 #include "layout.h"
 #include "paging.h"
 
-struct vm_walk {
-	struct ptp *pool;
-	vaddr_t va;                        /* what the cache describes */
-	int low;                           /* table[low..4] are valid for va */
-	paddr_t table_pa[PT_LEVELS + 1];   /* table_pa[L]: the table at level L */
-	pte_t *table[PT_LEVELS + 1];
-};
-
-void vm_walk_init(struct vm_walk *w, struct ptp *pool);
-
-/*
- * The entry for va at the deepest level reached, walking no lower than
- * stop: a present leaf, a non-present entry (then the region of
- * PT_LEVEL_SIZE(*level) around va has no mapping), or the entry at stop.
- */
-pte_t *vm_walk_lookup(struct vm_walk *w, vaddr_t va, int stop, int *level);
-
-/*
- * The entry for va at `level`, creating missing tables from the pool
- * (pt.new). The caller has checked that the pool has enough pages and that
- * no leaf is in the way.
- */
-pte_t *vm_walk_create(struct vm_walk *w, vaddr_t va, int level);
-
-/*
- * The first mapped leaf that overlaps [from, last] (last inclusive, so a
- * range may end at the top of the space; from <= last): true and the
- * leaf's bounds (the whole leaf: it may start before `from`), or false.
- * Absent subtrees are skipped whole.
- */
-bool vm_next_mapped(struct vm_walk *w, vaddr_t from, vaddr_t last,
-		    vaddr_t *leaf_va, vaddr_t *leaf_last, pte_t **entry);
-
-/*
- * Checks a range request (pool live, count, alignment to `unit` bytes,
- * canonical, no wrap, not the recursive slot, user half only for a pool
- * that borrows the kernel half). Writes the err event of the first
- * failure.
- */
-status_t vm_check_range(const char *fn, struct ptp *pool, vaddr_t va,
-			uint64_t pages, uint64_t unit);
-
-/* Unmaps [va, va + pages*4K) two-phase. No checks: callers have checked
- * the request, and no page in it is pinned. */
-void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages);
-
-/* Unpins every pinned page of the range (holes allowed; vm.protect). */
-void vm_unpin_all(struct ptp *pool, vaddr_t va, uint64_t pages);
-
-/* Invalidates n 4K pages from va: invlpg each, or a full flush past the
- * threshold (tlb.invlpg / tlb.flush). */
-void vm_invalidate(vaddr_t va, uint64_t n);
-
 static inline vaddr_t vm_align_down(vaddr_t va, uint64_t size)
 {
 	return va & ~(size - 1);
@@ -79,5 +32,81 @@ static inline bool vm_is_user(vaddr_t va)
 {
 	return !(va >> (VA_BITS - 1));
 }
+
+/* A leaf maps memory itself: a PT entry, or a PD/PDPT entry with PS. */
+static inline bool vm_entry_is_leaf(pte_t e, int level)
+{
+	return level == PT_LEVEL_PT ||
+	       (level <= PT_LEVEL_PDPT && (e.raw & PTE_PS));
+}
+
+/*
+ * The plain walk: the entry for va at the deepest level reached, walking
+ * no lower than stop. That is a present leaf, a non-present entry (then
+ * the region of PT_LEVEL_SIZE(*level) around va has no mapping), or the
+ * entry at stop.
+ */
+pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level);
+
+/* The cached walk: same answers as vm_walk, with the cache described above. */
+struct vm_walk {
+	struct ptp *pool;
+	vaddr_t va;                        /* what the cache describes */
+	int low;                           /* table[low..4] are valid for va */
+	paddr_t table_pa[PT_LEVELS + 1];   /* table_pa[L]: the table at level L */
+	pte_t *table[PT_LEVELS + 1];
+};
+
+void vm_walk_init(struct vm_walk *w, struct ptp *pool);
+pte_t *vm_walk_lookup(struct vm_walk *w, vaddr_t va, int stop, int *level);
+
+/*
+ * The entry for va at `level`, installing missing tables from the pool
+ * (ptp.alloc, pt.new). The caller has checked that the pool has enough
+ * pages and that no leaf is in the way.
+ */
+pte_t *vm_walk_create(struct vm_walk *w, vaddr_t va, int level);
+
+/*
+ * The mapped leaves of [va, last] (last inclusive, so a range may end at
+ * the top of the space), in order:
+ *
+ *   struct vm_leaves it;
+ *   vm_leaves_start(&it, pool, va, last);
+ *   while (vm_leaves_next(&it))
+ *           ... it.va, it.last, it.entry, it.level ...
+ *
+ * it.va..it.last are the whole leaf's bounds: a 2 MiB leaf may start
+ * before va or end after last. The caller may rewrite it.entry, but not
+ * free or detach tables while iterating (start again after that).
+ */
+struct vm_leaves {
+	struct vm_walk walk;
+	vaddr_t next, end;  /* where the search goes on; the range's last byte */
+	bool done;
+	vaddr_t va, last;   /* the leaf found */
+	pte_t *entry;
+	int level;
+};
+
+void vm_leaves_start(struct vm_leaves *it, struct ptp *pool, vaddr_t va,
+		     vaddr_t last);
+bool vm_leaves_next(struct vm_leaves *it);
+
+/*
+ * Checks a range request (pool live, count, alignment to `unit` bytes,
+ * canonical, no wrap, not the recursive slot, user half only for a pool
+ * that borrows the kernel half). Writes the err event of the first
+ * failure, naming the current call (TRACE_CALL).
+ */
+status_t vm_check_range(struct ptp *pool, vaddr_t va, uint64_t pages,
+			uint64_t unit);
+
+/* Unmaps [va, va + pages*4K) (paging_unmap.c). No checks: callers have
+ * checked the request, and no page in it is pinned. */
+void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages);
+
+/* Unpins every pinned page of the range (holes allowed; vm.protect). */
+void vm_unpin_all(struct ptp *pool, vaddr_t va, uint64_t pages);
 
 #endif

@@ -10,12 +10,6 @@
 #include "pmm_bitmap.h"
 #include "trace.h"
 
-static const char *const reason_names[] = {
-#define PMM_REASON_NAME(sym, name) name,
-	PMM_REASON_LIST(PMM_REASON_NAME)
-#undef PMM_REASON_NAME
-};
-
 /* What pmm_init learnt; the bitmap itself is pmm_bitmap. */
 static struct {
 	paddr_t bitmap_pa;
@@ -28,9 +22,7 @@ static struct {
 
 const char *pmm_reason_name(enum pmm_reason why)
 {
-	if ((unsigned)why >= PMM_REASON_COUNT)
-		return "?";
-	return reason_names[why];
+	return trace_reason_name(why);
 }
 
 /* Index of the usable region holding page, or -1. */
@@ -94,7 +86,7 @@ static status_t region_check(const struct pmm_region *r, const char *kind)
 	else if (r->pages > (~0ull - r->base) / PAGE_SIZE)
 		st = STATUS_WRAP;
 	if (st != STATUS_OK)
-		return trace_error(st, "pmm_init", "kind=%s base=%#lx pages=%lu",
+		return trace_error(st, "kind=%s base=%#lx pages=%lu",
 				   kind, r->base, r->pages);
 	return STATUS_OK;
 }
@@ -102,12 +94,11 @@ static status_t region_check(const struct pmm_region *r, const char *kind)
 static status_t usable_check(const struct pmm_region *usable, size_t count)
 {
 	if (!usable)
-		return trace_error(STATUS_INVALID_ARG, "pmm_init", "usable=null");
+		return trace_error(STATUS_INVALID_ARG, "usable=null");
 	if (count == 0)
-		return trace_error(STATUS_ZERO_COUNT, "pmm_init", "usable=0");
+		return trace_error(STATUS_ZERO_COUNT, "usable=0");
 	if (count > PMM_MAX_REGIONS)
-		return trace_error(STATUS_TOO_LARGE, "pmm_init",
-				   "usable=%zu max=%d", count, PMM_MAX_REGIONS);
+		return trace_error(STATUS_TOO_LARGE, "usable=%zu max=%d", count, PMM_MAX_REGIONS);
 	paddr_t end = 0;
 	for (size_t i = 0; i < count; i++) {
 		const struct pmm_region *r = &usable[i];
@@ -115,12 +106,10 @@ static status_t usable_check(const struct pmm_region *usable, size_t count)
 		if (st != STATUS_OK)
 			return st;
 		if (r->base < end)
-			return trace_error(STATUS_BAD_MMAP, "pmm_init",
-					   "base=%#lx why=unsorted", r->base);
+			return trace_error(STATUS_BAD_MMAP, "base=%#lx why=unsorted", r->base);
 		end = r->base + r->pages * PAGE_SIZE;
 		if (end > pmm_page_pa(PMM_MAX_PAGES))
-			return trace_error(STATUS_OUT_OF_RANGE, "pmm_init",
-					   "end=%#lx max=%#lx", end,
+			return trace_error(STATUS_OUT_OF_RANGE, "end=%#lx max=%#lx", end,
 					   pmm_page_pa(PMM_MAX_PAGES));
 	}
 	return STATUS_OK;
@@ -129,12 +118,10 @@ static status_t usable_check(const struct pmm_region *usable, size_t count)
 static status_t reserved_check(const struct pmm_region *reserved, size_t count)
 {
 	if (count > 0 && !reserved)
-		return trace_error(STATUS_INVALID_ARG, "pmm_init",
-				   "reserved=null");
+		return trace_error(STATUS_INVALID_ARG, "reserved=null");
 	for (size_t i = 0; i < count; i++) {
 		if ((unsigned)reserved[i].reason >= PMM_REASON_COUNT)
-			return trace_error(STATUS_INVALID_ARG, "pmm_init",
-					   "base=%#lx why=%u", reserved[i].base,
+			return trace_error(STATUS_INVALID_ARG, "base=%#lx why=%u", reserved[i].base,
 					   (unsigned)reserved[i].reason);
 		status_t st = region_check(&reserved[i], "reserved");
 		if (st != STATUS_OK)
@@ -183,7 +170,8 @@ static paddr_t bitmap_place(const struct pmm_region *usable, size_t ucount,
 }
 
 /* Marks the free pages of [first, first + n) used, one event per run. */
-static void reserve_free_runs(uint64_t first, uint64_t n, const char *why)
+static void reserve_free_runs(uint64_t first, uint64_t n,
+			      enum pmm_reason why)
 {
 	uint64_t end = first + n < pmm_bitmap.pages ? first + n : pmm_bitmap.pages;
 	uint64_t page = pmm_bitmap_next_free(first);
@@ -197,6 +185,7 @@ static void reserve_free_runs(uint64_t first, uint64_t n, const char *why)
 status_t pmm_init(const struct pmm_region *usable, size_t usable_count,
 		  const struct pmm_region *reserved, size_t reserved_count)
 {
+	TRACE_CALL();
 	status_t st = usable_check(usable, usable_count);
 	if (st == STATUS_OK)
 		st = reserved_check(reserved, reserved_count);
@@ -210,8 +199,7 @@ status_t pmm_init(const struct pmm_region *usable, size_t usable_count,
 	paddr_t at = bitmap_place(usable, usable_count, reserved,
 				  reserved_count, pages);
 	if (at == PMM_NONE)
-		return trace_error(STATUS_NO_MEMORY, "pmm_init",
-				   "bitmap_pages=%lu", pages);
+		return trace_error(STATUS_NO_MEMORY, "bitmap_pages=%lu", pages);
 
 	pmm.bitmap_pa = at;
 	pmm.bitmap_pages = pages;
@@ -222,15 +210,14 @@ status_t pmm_init(const struct pmm_region *usable, size_t usable_count,
 		pmm.usable_pages += usable[i].pages;
 	}
 	pmm_bitmap_reset(arch_phys_to_virt(at), total);
-	trace_event(TRACE_PMM, "init", "pages=%lu bitmap=%#lx bitmap_pages=%lu",
-		    total, at, pages);
+	trace_pmm_init(total, at, pages);
 	for (size_t i = 0; i < usable_count; i++)
 		pmm_bitmap_clear_run(usable[i].base / PAGE_SIZE, usable[i].pages,
 				     "usable");
 	for (size_t i = 0; i < reserved_count; i++)
 		reserve_free_runs(reserved[i].base / PAGE_SIZE, reserved[i].pages,
-				  pmm_reason_name(reserved[i].reason));
-	pmm_bitmap_set_run(at / PAGE_SIZE, pages, pmm_reason_name(PMM_BITMAP));
+				  reserved[i].reason);
+	pmm_bitmap_set_run(at / PAGE_SIZE, pages, PMM_BITMAP);
 	pmm.reserved_pages = pmm.usable_pages - pmm_bitmap.free;
 	return STATUS_OK;
 }
@@ -240,28 +227,50 @@ status_t pmm_init(const struct pmm_region *usable, size_t usable_count,
 /* Takes n free pages from first for why: bitmap, handed map, one event. */
 static void take_run(uint64_t first, uint64_t n, enum pmm_reason why)
 {
-	pmm_bitmap_set_run(first, n, pmm_reason_name(why));
+	pmm_bitmap_set_run(first, n, why);
 	pmm_bitmap_hand_out(first, n);
 }
 
 status_t pmm_alloc_page(enum pmm_reason why, paddr_t *out)
 {
+	TRACE_CALL();
 	if (!out || (unsigned)why >= PMM_REASON_COUNT)
-		return trace_error(STATUS_INVALID_ARG, __func__, "why=%u",
+		return trace_error(STATUS_INVALID_ARG, "why=%u",
 				   (unsigned)why);
 	uint64_t page = pmm_bitmap_next_free(0);
 	if (page == PMM_NONE)
-		return trace_error(STATUS_NO_MEMORY, __func__, "free=0");
+		return trace_error(STATUS_NO_MEMORY, "free=0");
 	take_run(page, 1, why);
 	*out = pmm_page_pa(page);
 	return STATUS_OK;
 }
 
+status_t pmm_alloc_run(enum pmm_reason why, uint64_t max, paddr_t *out,
+		       uint64_t *got)
+{
+	TRACE_CALL();
+	if (!out || !got || (unsigned)why >= PMM_REASON_COUNT)
+		return trace_error(STATUS_INVALID_ARG, "why=%u", (unsigned)why);
+	if (max == 0)
+		return trace_error(STATUS_ZERO_COUNT, "n=0");
+	uint64_t page = pmm_bitmap_next_free(0);
+	if (page == PMM_NONE)
+		return trace_error(STATUS_NO_MEMORY, "free=0");
+	uint64_t limit = max < pmm_bitmap.pages - page ? page + max
+						       : pmm_bitmap.pages;
+	uint64_t end = pmm_bitmap_next_used(page, limit);
+	take_run(page, end - page, why);
+	*out = pmm_page_pa(page);
+	*got = end - page;
+	return STATUS_OK;
+}
+
 status_t pmm_free_page(paddr_t pa)
 {
+	TRACE_CALL();
 	status_t st = free_check_pa(pa);
 	if (st != STATUS_OK)
-		return trace_error(st, __func__, "pa=%#lx", pa);
+		return trace_error(st, "pa=%#lx", pa);
 	pmm_bitmap_clear_run(pa / PAGE_SIZE, 1, "free");
 	return STATUS_OK;
 }
@@ -269,13 +278,14 @@ status_t pmm_free_page(paddr_t pa)
 status_t pmm_alloc_batch(enum pmm_reason why, paddr_t *out, size_t count)
 {
 	/* LAB 2 begin: pmm_alloc_batch */
+	TRACE_CALL();
 	if (!out || (unsigned)why >= PMM_REASON_COUNT)
-		return trace_error(STATUS_INVALID_ARG, __func__, "why=%u",
+		return trace_error(STATUS_INVALID_ARG, "why=%u",
 				   (unsigned)why);
 	if (count == 0)
-		return trace_error(STATUS_ZERO_COUNT, __func__, "n=0");
+		return trace_error(STATUS_ZERO_COUNT, "n=0");
 	if (count > pmm_bitmap.free)
-		return trace_error(STATUS_NO_MEMORY, __func__, "n=%zu free=%lu",
+		return trace_error(STATUS_NO_MEMORY, "n=%zu free=%lu",
 				   count, pmm_bitmap.free);
 	size_t done = 0;
 	while (done < count) {
@@ -290,44 +300,47 @@ status_t pmm_alloc_batch(enum pmm_reason why, paddr_t *out, size_t count)
 }
 
 /* LAB 2 begin: helpers */
-/* Puts back (marks used again, silently) the first n pages of a batch. */
-static void batch_undo(const paddr_t *pages, size_t n)
+/* Marks the first n pages of a batch handed out again: pmm_free_batch
+ * clears those marks to spot a page listed twice. Only the handed map is
+ * touched, never the bitmap, so nothing here is a traced change. */
+static void batch_remark(const paddr_t *pages, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		pmm_bitmap_write(pages[i] / PAGE_SIZE, 1, true);
+		pmm_bitmap_hand_out(pages[i] / PAGE_SIZE, 1);
 }
 /* LAB 2 end */
 
 status_t pmm_free_batch(const paddr_t *pages, size_t count)
 {
 	/* LAB 2 begin: pmm_free_batch */
+	TRACE_CALL();
 	if (!pages)
-		return trace_error(STATUS_INVALID_ARG, __func__, "pages=null");
+		return trace_error(STATUS_INVALID_ARG, "pages=null");
 	if (count == 0)
-		return trace_error(STATUS_ZERO_COUNT, __func__, "n=0");
+		return trace_error(STATUS_ZERO_COUNT, "n=0");
 	for (size_t i = 0; i < count; i++) {
 		status_t st = free_check_pa(pages[i]);
 		if (st != STATUS_OK)
-			return trace_error(st, __func__, "pa=%#lx index=%zu",
-					   pages[i], i);
+			return trace_error(st, "pa=%#lx index=%zu", pages[i], i);
 	}
-	/* Every page is freeable alone; clear them silently so a page listed
-	 * twice shows up (its bit is already clear), then undo on error. */
+	/* Every page is freeable alone. A page listed twice: clear each
+	 * page's handed mark as it is met; a page met without its mark was
+	 * listed before. The marks are restored either way. */
 	for (size_t i = 0; i < count; i++) {
-		if (!pmm_bitmap_is_used(pages[i] / PAGE_SIZE)) {
-			batch_undo(pages, i);
-			return trace_error(STATUS_DOUBLE_FREE, __func__,
-					   "pa=%#lx index=%zu", pages[i], i);
+		if (!pmm_bitmap_is_handed(pages[i] / PAGE_SIZE)) {
+			batch_remark(pages, i);
+			return trace_error(STATUS_DOUBLE_FREE, "pa=%#lx index=%zu",
+					   pages[i], i);
 		}
-		pmm_bitmap_write(pages[i] / PAGE_SIZE, 1, false);
+		pmm_bitmap_unhand(pages[i] / PAGE_SIZE, 1);
 	}
-	/* One pmm.clear event per run of consecutive addresses in the list. */
+	batch_remark(pages, count);
+	/* One pmm.clear per run of consecutive addresses in the list. */
 	for (size_t i = 0; i < count;) {
 		size_t n = 1;
 		while (i + n < count && pages[i + n] == pages[i] + n * PAGE_SIZE)
 			n++;
-		trace_event(TRACE_PMM, "clear", "pa=%#lx n=%zu why=free",
-			    pages[i], n);
+		pmm_bitmap_clear_run(pages[i] / PAGE_SIZE, n, "free");
 		i += n;
 	}
 	return STATUS_OK;
@@ -359,23 +372,22 @@ status_t pmm_alloc_contiguous(uint64_t count, paddr_t max_address,
 			      uint64_t align_pages, enum pmm_reason why,
 			      paddr_t *out)
 {
+	TRACE_CALL();
 	if (!out || (unsigned)why >= PMM_REASON_COUNT ||
 	    (align_pages & (align_pages - 1)))
-		return trace_error(STATUS_INVALID_ARG, __func__,
-				   "why=%u align=%lu", (unsigned)why,
+		return trace_error(STATUS_INVALID_ARG, "why=%u align=%lu", (unsigned)why,
 				   align_pages);
 	if (count == 0)
-		return trace_error(STATUS_ZERO_COUNT, __func__, "n=0");
+		return trace_error(STATUS_ZERO_COUNT, "n=0");
 	if (count > pmm_bitmap.free)
-		return trace_error(STATUS_NO_MEMORY, __func__, "n=%lu free=%lu",
+		return trace_error(STATUS_NO_MEMORY, "n=%lu free=%lu",
 				   count, pmm_bitmap.free);
 	uint64_t limit = pmm_bitmap.pages;
 	if (max_address != 0 && max_address / PAGE_SIZE < limit)
 		limit = max_address / PAGE_SIZE;
 	uint64_t page = first_fit(count, limit, align_pages ? align_pages : 1);
 	if (page == PMM_NONE)
-		return trace_error(STATUS_NOT_FOUND, __func__,
-				   "n=%lu max=%#lx align=%lu", count,
+		return trace_error(STATUS_NOT_FOUND, "n=%lu max=%#lx align=%lu", count,
 				   max_address, align_pages);
 	take_run(page, count, why);
 	*out = pmm_page_pa(page);
@@ -386,15 +398,14 @@ status_t pmm_alloc_between(uint64_t min_pages, uint64_t max_pages,
 			   enum pmm_reason why, paddr_t *out, uint64_t *got)
 {
 	/* LAB 2 begin: pmm_alloc_between */
+	TRACE_CALL();
 	if (!out || !got || (unsigned)why >= PMM_REASON_COUNT ||
 	    min_pages > max_pages)
-		return trace_error(STATUS_INVALID_ARG, __func__,
-				   "min=%lu max=%lu", min_pages, max_pages);
+		return trace_error(STATUS_INVALID_ARG, "min=%lu max=%lu", min_pages, max_pages);
 	if (min_pages == 0)
-		return trace_error(STATUS_ZERO_COUNT, __func__, "min=0");
+		return trace_error(STATUS_ZERO_COUNT, "min=0");
 	if (min_pages > pmm_bitmap.free)
-		return trace_error(STATUS_NO_MEMORY, __func__,
-				   "min=%lu free=%lu", min_pages,
+		return trace_error(STATUS_NO_MEMORY, "min=%lu free=%lu", min_pages,
 				   pmm_bitmap.free);
 	/* The first run of at least max_pages, else the largest run. */
 	uint64_t best = PMM_NONE, best_n = 0;
@@ -408,8 +419,7 @@ status_t pmm_alloc_between(uint64_t min_pages, uint64_t max_pages,
 		page = pmm_bitmap_next_free(end);
 	}
 	if (best_n < min_pages)
-		return trace_error(STATUS_NOT_FOUND, __func__,
-				   "min=%lu max=%lu largest=%lu", min_pages,
+		return trace_error(STATUS_NOT_FOUND, "min=%lu max=%lu largest=%lu", min_pages,
 				   max_pages, best_n);
 	*got = best_n < max_pages ? best_n : max_pages;
 	take_run(best, *got, why);
@@ -420,22 +430,22 @@ status_t pmm_alloc_between(uint64_t min_pages, uint64_t max_pages,
 
 status_t pmm_free_region(paddr_t pa, uint64_t count)
 {
+	TRACE_CALL();
 	if (pa & PAGE_MASK)
-		return trace_error(STATUS_UNALIGNED, __func__, "pa=%#lx", pa);
+		return trace_error(STATUS_UNALIGNED, "pa=%#lx", pa);
 	if (count == 0)
-		return trace_error(STATUS_ZERO_COUNT, __func__, "pa=%#lx n=0",
+		return trace_error(STATUS_ZERO_COUNT, "pa=%#lx n=0",
 				   pa);
 	uint64_t first = pa / PAGE_SIZE;
 	if (count > PMM_NONE / PAGE_SIZE - first)
-		return trace_error(STATUS_WRAP, __func__, "pa=%#lx n=%lu", pa,
+		return trace_error(STATUS_WRAP, "pa=%#lx n=%lu", pa,
 				   count);
 	if (first + count > pmm_bitmap.pages || !range_usable(first, count))
-		return trace_error(STATUS_OUT_OF_RANGE, __func__,
-				   "pa=%#lx n=%lu", pa, count);
+		return trace_error(STATUS_OUT_OF_RANGE, "pa=%#lx n=%lu", pa, count);
 	for (uint64_t page = first; page < first + count; page++) {
 		status_t st = free_check(page);
 		if (st != STATUS_OK)
-			return trace_error(st, __func__, "pa=%#lx n=%lu at=%#lx",
+			return trace_error(st, "pa=%#lx n=%lu at=%#lx",
 					   pa, count, pmm_page_pa(page));
 	}
 	pmm_bitmap_clear_run(first, count, "free");
@@ -471,20 +481,16 @@ void pmm_dump(void)
 {
 	struct pmm_stats s;
 	pmm_get_stats(&s);
-	trace_event(TRACE_STAT, "pmm", "total=%lu usable=%lu used=%lu free=%lu "
-		    "reserved=%lu", s.total_pages, s.usable_pages, s.used_pages,
-		    s.free_pages, s.reserved_pages);
+	trace_stat_pmm(s.total_pages, s.usable_pages, s.used_pages, s.free_pages, s.reserved_pages);
 	uint64_t page = 0;
 	while (page < pmm_bitmap.pages) {
 		uint64_t free = pmm_bitmap_next_free(page);
 		uint64_t used_end = free == PMM_NONE ? pmm_bitmap.pages : free;
 		if (used_end > page)
-			trace_event(TRACE_PMM, "run", "pa=%#lx n=%lu state=used",
-				    pmm_page_pa(page), used_end - page);
+			trace_pmm_run(pmm_page_pa(page), used_end - page, "used");
 		if (free == PMM_NONE)
 			break;
 		page = pmm_bitmap_next_used(free, pmm_bitmap.pages);
-		trace_event(TRACE_PMM, "run", "pa=%#lx n=%lu state=free",
-			    pmm_page_pa(free), page - free);
+		trace_pmm_run(pmm_page_pa(free), page - free, "free");
 	}
 }

@@ -19,6 +19,7 @@
 
 #include "arch.h"
 #include "status.h"
+#include "trace_schema.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1ull << PAGE_SHIFT)
@@ -32,23 +33,13 @@
 /* Usable regions pmm_init keeps (the memory map analysis merges ranges). */
 #define PMM_MAX_REGIONS 64
 
-/* Why a run of pages is in use; shown in the trace as why=<name>. */
-#define PMM_REASON_LIST(X)                                              \
-	X(FIRMWARE, "firmware")   /* not usable RAM in the memory map */  \
-	X(FIRST_MIB, "low")       /* the first MiB: BIOS, real-mode data */ \
-	X(KERNEL, "kernel")       /* the kernel image */                  \
-	X(BOOTINFO, "bootinfo")   /* multiboot2 information */            \
-	X(MODULE, "module")       /* multiboot2 modules */                \
-	X(BITMAP, "bitmap")       /* the bitmap itself */                 \
-	X(POOL, "pool")           /* a page table pool */                 \
-	X(ALLOC, "alloc")         /* a plain pmm_alloc_* caller */        \
-	X(KALLOC, "kalloc")       /* kernel allocations (kalloc.h) */     \
-	X(HEAP, "heap")           /* kmalloc heap pages */                \
-	X(TEST, "test")           /* a test or scenario */
-
+/* Why a run of pages is in use; shown in the trace as why=<name>. The
+ * reasons are declared in the trace schema (src/lib/trace.schema): firmware,
+ * low (the first MiB), kernel, bootinfo, module, bitmap, pool, alloc,
+ * kalloc, heap, test. */
 enum pmm_reason {
 #define PMM_REASON_ENUM(sym, name) PMM_##sym,
-	PMM_REASON_LIST(PMM_REASON_ENUM)
+	TRACE_REASON_LIST(PMM_REASON_ENUM)
 #undef PMM_REASON_ENUM
 	PMM_REASON_COUNT
 };
@@ -83,6 +74,11 @@ status_t pmm_init(const struct pmm_region *usable, size_t usable_count,
 /* One page, O(1). */
 status_t pmm_alloc_page(enum pmm_reason why, paddr_t *out);
 status_t pmm_free_page(paddr_t pa);
+
+/* The run of free pages at the lowest free page, cut at max pages: one
+ * pmm.set. *got says how many (at least 1). O(1) to find. */
+status_t pmm_alloc_run(enum pmm_reason why, uint64_t max, paddr_t *out,
+		       uint64_t *got);
 
 /* count pages, not necessarily contiguous, all or nothing. */
 status_t pmm_alloc_batch(enum pmm_reason why, paddr_t *out, size_t count);

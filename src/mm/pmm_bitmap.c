@@ -118,7 +118,10 @@ static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
 	return changed;
 }
 
-uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
+/* Sets or clears n bits of the bitmap from page first, without an event:
+ * only pmm_bitmap_set_run and pmm_bitmap_clear_run call it. Keeps summary
+ * and count in step; returns how many bits changed. */
+static uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
 {
 	uint64_t changed = map_write(pmm_bitmap.used, first, n, used);
 	if (used)
@@ -128,25 +131,28 @@ uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
 	return changed;
 }
 
-void pmm_bitmap_set_run(uint64_t first, uint64_t n, const char *why)
+void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why)
 {
 	uint64_t changed = pmm_bitmap_write(first, n, true);
 	ASSERT(changed == n); /* every page of the run was free */
-	trace_event(TRACE_PMM, "set", "pa=%#lx n=%lu why=%s", pmm_page_pa(first),
-		    n, why);
+	trace_pmm_set(pmm_page_pa(first), n, why);
 }
 
 void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why)
 {
 	uint64_t changed = pmm_bitmap_write(first, n, false);
 	ASSERT(changed == n); /* every page of the run was used */
-	trace_event(TRACE_PMM, "clear", "pa=%#lx n=%lu why=%s",
-		    pmm_page_pa(first), n, why);
+	trace_pmm_clear(pmm_page_pa(first), n, why);
 }
 
 void pmm_bitmap_hand_out(uint64_t first, uint64_t n)
 {
 	map_write(pmm_bitmap.handed, first, n, true);
+}
+
+void pmm_bitmap_unhand(uint64_t first, uint64_t n)
+{
+	map_write(pmm_bitmap.handed, first, n, false);
 }
 
 /* First index >= i whose bit is set at summary level `level`, or PMM_NONE. */

@@ -49,18 +49,18 @@ bool pmm_bitmap_is_used(uint64_t page);
 bool pmm_bitmap_is_handed(uint64_t page);
 
 /*
- * Sets (used = true) or clears n bits of the bitmap from page first without
- * a trace event; keeps summary and count in step; returns how many changed.
+ * The bitmap's choke point: the only way a bit of the bitmap changes.
+ * Marks n free pages used with one pmm.set event (why=), or n used pages
+ * free with one pmm.clear event, the change made before its event. Panics
+ * if a page was not as expected.
  */
-uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used);
-
-/* Marks n free pages used with one pmm.set event (why=), or n used pages
- * free with one pmm.clear event. Panics if a page was not as expected. */
-void pmm_bitmap_set_run(uint64_t first, uint64_t n, const char *why);
+void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why);
 void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why);
 
-/* Marks n pages as handed out (the handed map only; no event). */
+/* Marks n pages as handed out, or not (the handed map only; no event:
+ * it is the allocator's own bookkeeping, not the truth about use). */
 void pmm_bitmap_hand_out(uint64_t first, uint64_t n);
+void pmm_bitmap_unhand(uint64_t first, uint64_t n);
 
 /* The lowest free page >= page, or PMM_NONE. O(1). */
 uint64_t pmm_bitmap_next_free(uint64_t page);

@@ -18,6 +18,7 @@
 
 #include "arch.h"
 #include "pmm.h"
+#include "trace_schema.h"
 
 #define PT_INDEX_BITS 9
 #define PT_ENTRIES (1u << PT_INDEX_BITS)                /* 512 */
@@ -34,24 +35,30 @@ enum pt_level { PT_LEVEL_PT = 1, PT_LEVEL_PD = 2, PT_LEVEL_PDPT = 3,
 #define PAGE_SIZE_2M PT_LEVEL_SIZE(PT_LEVEL_PD)         /* 2 MiB */
 #define PAGES_PER_2M (PAGE_SIZE_2M / PAGE_SIZE)        /* 512 */
 
-/* Hardware bits. */
-#define PTE_P (1ull << 0)    /* present */
-#define PTE_W (1ull << 1)    /* writable */
-#define PTE_U (1ull << 2)    /* user accessible */
-#define PTE_PWT (1ull << 3)  /* write-through */
-#define PTE_PCD (1ull << 4)  /* cache disabled */
-#define PTE_A (1ull << 5)    /* accessed (set by the CPU) */
-#define PTE_D (1ull << 6)    /* dirty (set by the CPU) */
-#define PTE_PS (1ull << 7)   /* in a PD entry: a 2 MiB page */
-#define PTE_G (1ull << 8)    /* global: survives CR3 loads */
-#define PTE_NX (1ull << 63)  /* no execute (needs EFER.NXE) */
+/* The bits, by the names the schema (src/lib/trace.schema) gives them:
+ * the trace writes and reads them by those names. Hardware bits: */
+#define PTE_P TRACE_FLAG_P     /* present */
+#define PTE_W TRACE_FLAG_W     /* writable */
+#define PTE_U TRACE_FLAG_U     /* user accessible */
+#define PTE_PWT TRACE_FLAG_PWT /* write-through */
+#define PTE_PCD TRACE_FLAG_PCD /* cache disabled */
+#define PTE_A TRACE_FLAG_A     /* accessed (set by the CPU) */
+#define PTE_D TRACE_FLAG_D     /* dirty (set by the CPU) */
+#define PTE_PS TRACE_FLAG_PS   /* in a PD entry: a 2 MiB page */
+#define PTE_G TRACE_FLAG_G     /* global: survives CR3 loads */
+#define PTE_NX TRACE_FLAG_NX   /* no execute (needs EFER.NXE) */
 /* Software bits 9..11 are ignored by the CPU. */
-#define PTE_OWN (1ull << 9)  /* the page is freed to pmm on unmap */
-#define PTE_PIN (1ull << 10) /* unmap and protect refuse the page */
+#define PTE_OWN TRACE_FLAG_OWN /* the page is freed to pmm on unmap */
+#define PTE_PIN TRACE_FLAG_PIN /* unmap and protect refuse the page */
 
 /* Physical address bits: 51..12 (MAXPHYADDR is at most 52). */
 #define PTE_PHYS_BITS 52
 #define PTE_ADDR_MASK (((1ull << PTE_PHYS_BITS) - 1) & ~PAGE_MASK)
+_Static_assert(PTE_ADDR_MASK == TRACE_CONST_PTE_ADDR_MASK,
+	       "pte.h and trace.schema disagree on the address bits");
+_Static_assert(PAGE_SHIFT == TRACE_CONST_PAGE_SHIFT &&
+		       PT_INDEX_BITS == TRACE_CONST_PT_INDEX_BITS,
+	       "pte.h and trace.schema disagree on the page geometry");
 #define PTE_FLAGS_MASK (~PTE_ADDR_MASK)
 
 /* Flags a caller of the paging API may ask for. */
@@ -76,19 +83,5 @@ static inline pte_t pte_make(paddr_t pa, uint64_t flags)
 static inline paddr_t pte_addr(pte_t e) { return e.raw & PTE_ADDR_MASK; }
 static inline uint64_t pte_flags(pte_t e) { return e.raw & PTE_FLAGS_MASK; }
 static inline bool pte_present(pte_t e) { return e.raw & PTE_P; }
-
-/* True if the entry at level maps memory itself (a PT entry, or a PD
- * entry with PS) instead of pointing to a lower table. */
-static inline bool pte_is_leaf(pte_t e, int level)
-{
-	return level == PT_LEVEL_PT || (e.raw & PTE_PS);
-}
-
-/*
- * Writes the flags symbolically, "P|W|NX|OWN" (docs/trace-format.md), "-"
- * for none, into buf (cap bytes, NUL-terminated). Returns buf.
- */
-char *pte_flags_name(uint64_t flags, char *buf, unsigned cap);
-#define PTE_FLAGS_NAME_MAX 48
 
 #endif

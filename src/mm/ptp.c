@@ -40,11 +40,6 @@ bool ptp_contains(const struct ptp *pool, paddr_t pa)
 	       pa - pool->pa < pool->pages * PAGE_SIZE;
 }
 
-struct ptp *ptp_by_id(unsigned id)
-{
-	return id < PTP_MAX_POOLS && pools[id].live ? &pools[id] : NULL;
-}
-
 pte_t *ptp_table(paddr_t pa)
 {
 	for (unsigned i = 0; i < PTP_MAX_POOLS; i++)
@@ -73,19 +68,17 @@ static struct ptp *ptp_free_slot(void)
  */
 status_t ptp_create(uint64_t pages, enum ptp_kind kind, struct ptp **out)
 {
+	TRACE_CALL();
 	if (pages < 2)
-		return trace_error(STATUS_ZERO_COUNT, __func__, "pages=%lu",
-				   pages);
+		return trace_error(STATUS_ZERO_COUNT, "pages=%lu", pages);
 	if (pages > CMDLINE_POOL_MAX)
-		return trace_error(STATUS_TOO_LARGE, __func__, "pages=%lu",
-				   pages);
+		return trace_error(STATUS_TOO_LARGE, "pages=%lu", pages);
 	if (!out || (kind != PTP_MODIFIABLE && kind != PTP_UNMODIFIABLE))
-		return trace_error(STATUS_INVALID_ARG, __func__, "pages=%lu",
-				   pages);
+		return trace_error(STATUS_INVALID_ARG, "pages=%lu", pages);
 	struct ptp *pool = ptp_free_slot();
 	if (!pool)
-		return trace_error(STATUS_BUSY, __func__, "pages=%lu live=%u",
-				   pages, PTP_MAX_POOLS);
+		return trace_error(STATUS_BUSY, "pages=%lu live=%u", pages,
+				   PTP_MAX_POOLS);
 	paddr_t pa;
 	status_t st = pmm_alloc_contiguous(pages, 0, 1, PMM_POOL, &pa);
 	if (st != STATUS_OK)
@@ -93,33 +86,33 @@ status_t ptp_create(uint64_t pages, enum ptp_kind kind, struct ptp **out)
 
 	unsigned id = (unsigned)(pool - pools);
 	*pool = (struct ptp){
-		.id = id, .live = true, .kind = kind, .pa = pa, .pages = pages,
+		.id = id, .live = true, .pa = pa, .pages = pages,
 		.window_va = POOL_WINDOW_VA(id),
 		.base = arch_phys_to_virt(pa),
 		.bitmap_pages = (pages + BITS_PER_PAGE - 1) / BITS_PER_PAGE,
 	};
 	pool->used = pool->bitmap_pages;
 	memset(pool->base, 0, pages * PAGE_SIZE);
-	trace_event(TRACE_PTP, "create", "id=%u pa=%#lx va=%#lx pages=%lu kind=%s",
-		    id, pa, pool->window_va, pages,
-		    kind == PTP_MODIFIABLE ? "modifiable" : "unmodifiable");
+	trace_ptp_create(id, pa, pool->window_va, pages,
+			 kind == PTP_MODIFIABLE ? "modifiable" : "unmodifiable");
 
 	paddr_t pml4;
 	st = ptp_alloc_page(pool, &pml4);
 	ASSERT(st == STATUS_OK && pml4 == pa); /* the first page is the PML4 */
-	trace_event(TRACE_PT, "new", "pa=%#lx level=4 parent=0x0 index=0", pml4);
+	trace_pt_new(pml4, PT_LEVEL_PML4, 0, 0); /* a root: no parent entry */
 	*out = pool;
 	return STATUS_OK;
 }
 
 status_t ptp_destroy(struct ptp *pool)
 {
+	TRACE_CALL();
 	if (!pool || !pool->live)
-		return trace_error(STATUS_INVALID_ARG, __func__, "id=-");
+		return trace_error(STATUS_INVALID_ARG, "id=-");
 	if (arch_read_cr3() == pool->pa)
-		return trace_error(STATUS_BUSY, __func__, "id=%u cr3=%#lx",
-				   pool->id, pool->pa);
-	trace_event(TRACE_PTP, "destroy", "id=%u", pool->id);
+		return trace_error(STATUS_BUSY, "id=%u cr3=%#lx", pool->id,
+				   pool->pa);
+	trace_ptp_destroy(pool->id);
 	pool->live = false;
 	status_t st = pmm_free_region(pool->pa, pool->pages);
 	ASSERT(st == STATUS_OK); /* the pages were ours since ptp_create */
@@ -145,11 +138,12 @@ static uint64_t ptp_bitmap_find(struct ptp *pool)
 
 status_t ptp_alloc_page(struct ptp *pool, paddr_t *out)
 {
+	TRACE_CALL();
 	if (!pool || !pool->live || !out)
-		return trace_error(STATUS_INVALID_ARG, __func__, "id=-");
+		return trace_error(STATUS_INVALID_ARG, "id=-");
 	if (ptp_free_pages(pool) == 0)
-		return trace_error(STATUS_POOL_EXHAUSTED, __func__,
-				   "id=%u pages=%lu", pool->id, pool->pages);
+		return trace_error(STATUS_POOL_EXHAUSTED, "id=%u pages=%lu",
+				   pool->id, pool->pages);
 	uint64_t index;
 	if (!pool->sealed) {
 		index = pool->bump++;
@@ -161,28 +155,46 @@ status_t ptp_alloc_page(struct ptp *pool, paddr_t *out)
 	}
 	pool->used++;
 	*out = pool->pa + index * PAGE_SIZE;
-	trace_event(TRACE_PTP, "alloc", "id=%u pa=%#lx", pool->id, *out);
+	trace_ptp_alloc(pool->id, *out);
+	return STATUS_OK;
+}
+
+status_t ptp_alloc_run(struct ptp *pool, uint64_t n, paddr_t *out)
+{
+	TRACE_CALL();
+	if (!pool || !pool->live || !out || pool->sealed)
+		return trace_error(STATUS_INVALID_ARG, "id=- n=%lu", n);
+	if (n == 0)
+		return trace_error(STATUS_ZERO_COUNT, "id=%u n=0", pool->id);
+	if (ptp_free_pages(pool) < n)
+		return trace_error(STATUS_POOL_EXHAUSTED, "id=%u pages=%lu n=%lu",
+				   pool->id, pool->pages, n);
+	*out = pool->pa + pool->bump * PAGE_SIZE;
+	pool->bump += n;
+	pool->used += n;
+	trace_ptp_alloc_n(pool->id, *out, n);
 	return STATUS_OK;
 }
 
 status_t ptp_free_page(struct ptp *pool, paddr_t pa)
 {
+	TRACE_CALL();
 	if (!pool || !pool->live)
-		return trace_error(STATUS_INVALID_ARG, __func__, "pa=%#lx", pa);
+		return trace_error(STATUS_INVALID_ARG, "pa=%#lx", pa);
 	uint64_t index = (pa - pool->pa) / PAGE_SIZE;
 	if (!ptp_contains(pool, pa) || (pa & PAGE_MASK) || index == 0 ||
 	    index >= pool->pages - pool->bitmap_pages)
-		return trace_error(STATUS_NOT_POOL_PAGE, __func__,
-				   "id=%u pa=%#lx", pool->id, pa);
+		return trace_error(STATUS_NOT_POOL_PAGE, "id=%u pa=%#lx",
+				   pool->id, pa);
 	ptp_seal(pool); /* the first free ends the bump phase */
 	if (!bit_get(ptp_bitmap(pool), index))
-		return trace_error(STATUS_DOUBLE_FREE, __func__, "id=%u pa=%#lx",
-				   pool->id, pa);
+		return trace_error(STATUS_DOUBLE_FREE, "id=%u pa=%#lx", pool->id,
+				   pa);
 	bit_put(ptp_bitmap(pool), index, false);
 	pool->used--;
 	if (index < pool->hint)
 		pool->hint = index;
-	trace_event(TRACE_PTP, "free", "id=%u pa=%#lx", pool->id, pa);
+	trace_ptp_free(pool->id, pa);
 	return STATUS_OK;
 }
 
@@ -197,7 +209,7 @@ void ptp_seal(struct ptp *pool)
 		bit_put(map, i, true);
 	pool->sealed = true;
 	pool->hint = pool->bump;
-	trace_event(TRACE_PTP, "seal", "id=%u used=%lu", pool->id, pool->used);
+	trace_ptp_seal(pool->id, pool->used);
 }
 
 void ptp_set_base(struct ptp *pool, void *ptr)
@@ -207,6 +219,5 @@ void ptp_set_base(struct ptp *pool, void *ptr)
 
 void ptp_dump(const struct ptp *pool)
 {
-	trace_event(TRACE_STAT, "ptp", "id=%u pages=%lu used=%lu", pool->id,
-		    pool->pages, pool->used);
+	trace_stat_ptp(pool->id, pool->pages, pool->used);
 }

@@ -38,7 +38,6 @@ enum ptp_kind { PTP_MODIFIABLE, PTP_UNMODIFIABLE };
 struct ptp {
 	unsigned id;          /* trace as=/id=; 0 is the first (the kernel's) */
 	bool live;
-	enum ptp_kind kind;
 	paddr_t pa;           /* physical base = the PML4 = the CR3 value */
 	uint64_t pages;       /* total pages, bitmap pages included */
 	vaddr_t window_va;    /* where the kernel sees it: POOL_WINDOW_VA(id) */
@@ -72,6 +71,11 @@ status_t ptp_destroy(struct ptp *pool);
  * POOL_EXHAUSTED when none is left. Writes ptp.alloc. */
 status_t ptp_alloc_page(struct ptp *pool, paddr_t *out);
 
+/* Hands out n pages in one run from the bump counter (ptp.alloc with n=):
+ * for building a pool (the kernel half's tables), so INVALID_ARG once the
+ * pool is sealed; POOL_EXHAUSTED if fewer than n pages are left. */
+status_t ptp_alloc_run(struct ptp *pool, uint64_t n, paddr_t *out);
+
 /* Gives a page back: NOT_POOL_PAGE (outside, unaligned, the PML4 or the
  * bitmap), DOUBLE_FREE (free already). The first free seals the pool (the
  * bump counter cannot take pages back). Writes ptp.free. */
@@ -94,9 +98,6 @@ bool ptp_contains(const struct ptp *pool, paddr_t pa);
  * it (an address space's PML4 points into the kernel's pool). Panics if no
  * pool holds pa: a table outside every pool is a broken invariant. */
 pte_t *ptp_table(paddr_t pa);
-
-/* The live pool with that id, or NULL. */
-struct ptp *ptp_by_id(unsigned id);
 
 /* Writes stat.ptp. */
 void ptp_dump(const struct ptp *pool);

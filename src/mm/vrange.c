@@ -51,43 +51,38 @@ static void vrange_remove(struct vrange *vr, size_t at)
 status_t vrange_init(struct vrange *vr, unsigned as, vaddr_t lo, vaddr_t hi,
 		     struct vrange_extent *ext, size_t cap)
 {
+	TRACE_CALL();
 	if (!vr || !ext || cap == 0 || hi <= lo)
-		return trace_error(STATUS_INVALID_ARG, __func__,
-				   "as=%u lo=%#lx hi=%#lx cap=%lu", as, lo, hi,
+		return trace_error(STATUS_INVALID_ARG, "as=%u lo=%#lx hi=%#lx cap=%lu", as, lo, hi,
 				   cap);
 	if ((lo | hi) & PAGE_MASK)
-		return trace_error(STATUS_UNALIGNED, __func__,
-				   "as=%u lo=%#lx hi=%#lx", as, lo, hi);
+		return trace_error(STATUS_UNALIGNED, "as=%u lo=%#lx hi=%#lx", as, lo, hi);
 	*vr = (struct vrange){
 	    .as = as, .lo = lo, .hi = hi, .ext = ext, .count = 1, .cap = cap};
 	ext[0] =
 	    (struct vrange_extent){lo, (hi - lo) / PAGE_SIZE, VRANGE_FREE, 0};
-	trace_event(TRACE_KALLOC, "init", "as=%u lo=%#lx hi=%#lx", as, lo, hi);
+	trace_kalloc_init(as, lo, hi);
 	return STATUS_OK;
 }
 
 /* The request's own checks: everything but "does it fit". */
-static status_t vrange_check_request(const char *fn, const struct vrange *vr,
+static status_t vrange_check_request(const struct vrange *vr,
 				     uint64_t pages, vaddr_t lo, vaddr_t hi,
 				     const void *out)
 {
 	unsigned as = vr ? vr->as : 0;
 	if (!vr || !out || hi <= lo)
-		return trace_error(STATUS_INVALID_ARG, fn,
-				   "as=%u n=%lu lo=%#lx hi=%#lx", as, pages, lo,
+		return trace_error(STATUS_INVALID_ARG, "as=%u n=%lu lo=%#lx hi=%#lx", as, pages, lo,
 				   hi);
 	if (pages == 0)
-		return trace_error(STATUS_ZERO_COUNT, fn, "as=%u n=0", as);
+		return trace_error(STATUS_ZERO_COUNT, "as=%u n=0", as);
 	if ((lo | hi) & PAGE_MASK)
-		return trace_error(STATUS_UNALIGNED, fn,
-				   "as=%u lo=%#lx hi=%#lx", as, lo, hi);
+		return trace_error(STATUS_UNALIGNED, "as=%u lo=%#lx hi=%#lx", as, lo, hi);
 	if (lo < vr->lo || hi > vr->hi)
-		return trace_error(STATUS_OUT_OF_RANGE, fn,
-				   "as=%u lo=%#lx hi=%#lx window=%#lx-%#lx", as,
+		return trace_error(STATUS_OUT_OF_RANGE, "as=%u lo=%#lx hi=%#lx window=%#lx-%#lx", as,
 				   lo, hi, vr->lo, vr->hi);
 	if (pages > (hi - lo) / PAGE_SIZE)
-		return trace_error(STATUS_TOO_LARGE, fn,
-				   "as=%u n=%lu lo=%#lx hi=%#lx", as, pages, lo,
+		return trace_error(STATUS_TOO_LARGE, "as=%u n=%lu lo=%#lx hi=%#lx", as, pages, lo,
 				   hi);
 	return STATUS_OK;
 }
@@ -110,21 +105,20 @@ static size_t vrange_split_cost(const struct vrange *vr, vaddr_t va,
 	return (va > e->va) + (va + pages * PAGE_SIZE < ext_end(e));
 }
 
-static status_t vrange_fits(const char *fn, const struct vrange *vr, vaddr_t va,
+static status_t vrange_fits(const struct vrange *vr, vaddr_t va,
 			    uint64_t pages, vaddr_t *out)
 {
 	if (vr->count + vrange_split_cost(vr, va, pages) > vr->cap)
-		return trace_error(STATUS_TABLE_FULL, fn,
-				   "as=%u va=%#lx n=%lu extents=%lu", vr->as,
+		return trace_error(STATUS_TABLE_FULL, "as=%u va=%#lx n=%lu extents=%lu", vr->as,
 				   va, pages, vr->cap);
 	*out = va;
 	return STATUS_OK;
 }
 
-status_t vrange_find(const char *fn, const struct vrange *vr, uint64_t pages,
+status_t vrange_find(const struct vrange *vr, uint64_t pages,
 		     vaddr_t lo, vaddr_t hi, vaddr_t *out)
 {
-	status_t st = vrange_check_request(fn, vr, pages, lo, hi, out);
+	status_t st = vrange_check_request(vr, pages, lo, hi, out);
 	if (st != STATUS_OK)
 		return st;
 	for (size_t i = vrange_index(vr, lo); i < vr->count; i++) {
@@ -132,9 +126,9 @@ status_t vrange_find(const char *fn, const struct vrange *vr, uint64_t pages,
 		if (vr->ext[i].va >= hi)
 			break;
 		if (vrange_room(&vr->ext[i], lo, hi, &start) >= pages)
-			return vrange_fits(fn, vr, start, pages, out);
+			return vrange_fits(vr, start, pages, out);
 	}
-	return trace_error(STATUS_NOT_FOUND, fn, "as=%u n=%lu lo=%#lx hi=%#lx",
+	return trace_error(STATUS_NOT_FOUND, "as=%u n=%lu lo=%#lx hi=%#lx",
 			   vr->as, pages, lo, hi);
 }
 
@@ -159,17 +153,16 @@ void vrange_take(struct vrange *vr, vaddr_t va, uint64_t pages, uint32_t owner,
 						     VRANGE_FREE, 0});
 	vr->taken_extents++;
 	vr->taken_pages += pages;
-	trace_event(TRACE_KALLOC, "reserve", "as=%u va=%#lx n=%lu", vr->as, va,
-		    pages);
+	trace_kalloc_reserve(vr->as, va, pages);
 }
 
 status_t vrange_alloc(struct vrange *vr, uint64_t pages, uint32_t owner,
 		      vaddr_t *out)
 {
+	TRACE_CALL();
 	if (!vr || owner == VRANGE_FREE)
-		return trace_error(STATUS_INVALID_ARG, __func__,
-				   "n=%lu owner=%u", pages, owner);
-	status_t st = vrange_find(__func__, vr, pages, vr->lo, vr->hi, out);
+		return trace_error(STATUS_INVALID_ARG, "n=%lu owner=%u", pages, owner);
+	status_t st = vrange_find(vr, pages, vr->lo, vr->hi, out);
 	if (st == STATUS_OK)
 		vrange_take(vr, *out, pages, owner, 0);
 	return st;
@@ -197,22 +190,21 @@ status_t vrange_alloc_between(struct vrange *vr, uint64_t min_pages,
 			      uint64_t max_pages, uint32_t owner, vaddr_t *out,
 			      uint64_t *got)
 {
+	TRACE_CALL();
 	if (!vr || !got || owner == VRANGE_FREE || max_pages < min_pages)
-		return trace_error(STATUS_INVALID_ARG, __func__,
-				   "min=%lu max=%lu owner=%u", min_pages,
+		return trace_error(STATUS_INVALID_ARG, "min=%lu max=%lu owner=%u", min_pages,
 				   max_pages, owner);
 	status_t st =
-	    vrange_check_request(__func__, vr, min_pages, vr->lo, vr->hi, out);
+	    vrange_check_request(vr, min_pages, vr->lo, vr->hi, out);
 	if (st != STATUS_OK)
 		return st;
 	size_t i = vrange_best(vr, min_pages, max_pages);
 	if (i == vr->count)
-		return trace_error(STATUS_NOT_FOUND, __func__,
-				   "as=%u min=%lu max=%lu", vr->as, min_pages,
+		return trace_error(STATUS_NOT_FOUND, "as=%u min=%lu max=%lu", vr->as, min_pages,
 				   max_pages);
 	uint64_t n =
 	    vr->ext[i].pages < max_pages ? vr->ext[i].pages : max_pages;
-	st = vrange_fits(__func__, vr, vr->ext[i].va, n, out);
+	st = vrange_fits(vr, vr->ext[i].va, n, out);
 	if (st != STATUS_OK)
 		return st;
 	vrange_take(vr, *out, n, owner, 0);
@@ -227,20 +219,17 @@ const struct vrange_extent *vrange_lookup(const struct vrange *vr, vaddr_t va)
 	return &vr->ext[vrange_index(vr, va)];
 }
 
-status_t vrange_check(const char *fn, const struct vrange *vr, vaddr_t va,
+status_t vrange_check(const struct vrange *vr, vaddr_t va,
 		      uint64_t pages, uint32_t owner)
 {
 	const struct vrange_extent *e = vrange_lookup(vr, va);
 	unsigned as = vr ? vr->as : 0;
 	if (!e || e->owner == VRANGE_FREE || e->va != va)
-		return trace_error(STATUS_NOT_ALLOCATED, fn,
-				   "as=%u va=%#lx n=%lu", as, va, pages);
+		return trace_error(STATUS_NOT_ALLOCATED, "as=%u va=%#lx n=%lu", as, va, pages);
 	if (e->owner != owner)
-		return trace_error(STATUS_BAD_POINTER, fn,
-				   "as=%u va=%#lx owner=%u", as, va, e->owner);
+		return trace_error(STATUS_BAD_POINTER, "as=%u va=%#lx owner=%u", as, va, e->owner);
 	if (e->pages != pages)
-		return trace_error(STATUS_SIZE_MISMATCH, fn,
-				   "as=%u va=%#lx n=%lu has=%lu", as, va, pages,
+		return trace_error(STATUS_SIZE_MISMATCH, "as=%u va=%#lx n=%lu has=%lu", as, va, pages,
 				   e->pages);
 	return STATUS_OK;
 }
@@ -258,7 +247,8 @@ static void vrange_merge_next(struct vrange *vr, size_t i)
 status_t vrange_free(struct vrange *vr, vaddr_t va, uint64_t pages,
 		     uint32_t owner)
 {
-	status_t st = vrange_check(__func__, vr, va, pages, owner);
+	TRACE_CALL();
+	status_t st = vrange_check(vr, va, pages, owner);
 	if (st != STATUS_OK)
 		return st;
 	size_t i = vrange_index(vr, va);
@@ -269,8 +259,7 @@ status_t vrange_free(struct vrange *vr, vaddr_t va, uint64_t pages,
 	vrange_merge_next(vr, i);
 	if (i > 0)
 		vrange_merge_next(vr, i - 1);
-	trace_event(TRACE_KALLOC, "release", "as=%u va=%#lx n=%lu", vr->as, va,
-		    pages);
+	trace_kalloc_release(vr->as, va, pages);
 	return STATUS_OK;
 }
 
@@ -298,8 +287,5 @@ void vrange_dump(const struct vrange *vr)
 {
 	struct vrange_stats s;
 	vrange_get_stats(vr, &s);
-	trace_event(TRACE_STAT, "vrange",
-		    "as=%u taken=%lu pages=%lu free=%lu largest=%lu", vr->as,
-		    s.taken_extents, s.taken_pages, s.free_extents,
-		    s.largest_free);
+	trace_stat_vrange(vr->as, s.taken_extents, s.taken_pages, s.free_extents, s.largest_free);
 }

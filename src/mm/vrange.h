@@ -67,9 +67,9 @@ status_t vrange_init(struct vrange *vr, unsigned as, vaddr_t lo, vaddr_t hi,
  * ZERO_COUNT, UNALIGNED, INVALID_ARG (hi <= lo, NULL), OUT_OF_RANGE
  * (window outside the vrange's), TOO_LARGE (more pages than the window),
  * NOT_FOUND (no free run fits), TABLE_FULL (it fits, but the extent array
- * cannot hold the split). fn names the caller in the err event.
+ * cannot hold the split).
  */
-status_t vrange_find(const char *fn, const struct vrange *vr, uint64_t pages,
+status_t vrange_find(const struct vrange *vr, uint64_t pages,
 		     vaddr_t lo, vaddr_t hi, vaddr_t *out);
 
 /*
@@ -98,7 +98,7 @@ status_t vrange_alloc_between(struct vrange *vr, uint64_t min_pages,
  * extent taken by owner: NOT_ALLOCATED (no taken extent starts at va),
  * SIZE_MISMATCH (it has another size), BAD_POINTER (another owner).
  */
-status_t vrange_check(const char *fn, const struct vrange *vr, vaddr_t va,
+status_t vrange_check(const struct vrange *vr, vaddr_t va,
 		      uint64_t pages, uint32_t owner);
 
 /* vrange_check, then gives the extent back and merges it with free

@@ -34,6 +34,8 @@ extern struct host_cpu_log host_cpu;
 void host_trace_start(void);
 /* Starts a trace into a fresh buffer with the given categories. */
 void host_trace_start_mask(uint32_t mask);
+/* Starts a trace whose header names this command line. */
+void host_trace_start_with(const char *cmdline);
 /* Stops writing trace lines (for speed in long property tests). */
 void host_trace_off(void);
 

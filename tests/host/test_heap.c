@@ -118,7 +118,8 @@ Test(heap, large_objects_get_their_own_pages)
 	cr_assert_eq(p & PAGE_MASK, 0);
 	cr_assert_eq(host_trace_count("heap.grow"), 0);
 	cr_assert_eq(host_trace_count("kalloc.alloc va="), 1);
-	cr_assert_eq(host_trace_count("n=2 why=heap"), 1);
+	cr_assert_eq(host_trace_count("kalloc.alloc va=0xffffc00000000000 n=2 why=heap"), 1);
+	cr_assert_eq(host_trace_count("pmm.set"), 1, "one run of 2 fresh pages");
 	struct heap_stats s = stats();
 	cr_assert_eq(s.large, 1);
 	cr_assert_eq(s.large_pages, 2);

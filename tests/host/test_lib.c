@@ -46,7 +46,7 @@ Test(trace, header_metadata_and_numbered_events)
 	trace_event(TRACE_HEAP, "alloc", "size=%u", 8u); /* disabled */
 	trace_event(TRACE_VM, "map", "va=%#lx", 0x2000ul);
 	cr_assert_str_eq(host_trace_text(),
-			 "@vitrine v1 cmdline=\"host\"\n"
+			 "@vitrine v2 cmdline=\"host\"\n"
 			 "#cats cpu,pmm,vm,err,warn\n"
 			 "1 pmm.set pa=0x1000 n=2\n"
 			 "2 vm.map va=0x2000\n");
@@ -65,7 +65,7 @@ Test(trace, end_record_counts_events_and_crcs_the_text)
 {
 	host_trace_start();
 	trace_event(TRACE_BOOT, "stage", "name=x");
-	trace_error(STATUS_DOUBLE_FREE, "pmm_free_page", "pa=%#lx", 0x5000ul);
+	trace_error_in(STATUS_DOUBLE_FREE, "pmm_free_page", "pa=%#lx", 0x5000ul);
 	char body[4096];
 	strcpy(body, host_trace_text());
 	trace_finish("ok");
@@ -74,6 +74,54 @@ Test(trace, end_record_counts_events_and_crcs_the_text)
 	snprintf(want, sizeof want, "@end count=2 crc=0x%08lx status=ok\n", crc);
 	cr_assert(strstr(host_trace_text(), want), "%s", host_trace_text());
 	cr_assert(strstr(body, "2 err.double_free fn=pmm_free_page pa=0x5000\n"));
+}
+
+/* Two API calls, the inner one failing inside the outer one. */
+static status_t inner_call(void)
+{
+	TRACE_CALL();
+	return trace_error(STATUS_NOT_FOUND, "who=inner");
+}
+
+static status_t outer_call(void)
+{
+	TRACE_CALL();
+	inner_call();
+	return trace_error(STATUS_BUSY, "who=outer");
+}
+
+Test(trace, an_error_names_the_call_it_happened_in_also_after_a_nested_call)
+{
+	host_trace_start();
+	outer_call();
+	trace_error(STATUS_WRAP, "who=none");
+	cr_assert_not_null(strstr(host_trace_text(),
+				  "1 err.not_found fn=inner_call who=inner\n"
+				  "2 err.busy fn=outer_call who=outer\n"
+				  "3 err.wrap fn=- who=none\n"),
+			   "%s", host_trace_text());
+}
+
+Test(trace, outside_bytes_are_quoted_and_escaped_to_printable_ascii)
+{
+	char buf[TRACE_TEXT_MAX];
+	cr_assert_str_eq(trace_quote("run=a b", buf, sizeof buf), "\"run=a b\"");
+	cr_assert_str_eq(trace_quote("\"q\\\x01\x7f\xe9", buf, sizeof buf),
+			 "\"\\x22q\\x5c\\x01\\x7f\\xe9\"");
+	char tiny[12];
+	cr_assert_str_eq(trace_quote("abcdefghijkl", tiny, sizeof tiny),
+			 "\"abcdef...\"", "cut to fit, and says so");
+	char small[10];
+	trace_quote("\xff\xff\xff", small, sizeof small);
+	cr_assert(strlen(small) < sizeof small);
+}
+
+Test(trace, the_header_escapes_a_command_line_of_any_bytes)
+{
+	host_trace_start_with("run=\"x y\" \xc3\xa9\x07");
+	cr_assert_not_null(strstr(host_trace_text(),
+				  "@vitrine v2 cmdline=\"run=\\x22x y\\x22 \\xc3\\xa9\\x07\"\n"),
+			   "%s", host_trace_text());
 }
 
 Test(trace, nothing_is_written_after_the_end_record)
@@ -123,7 +171,7 @@ Test(trace, header_quotes_special_bytes)
 	all_lines[0] = '\0';
 	trace_start(&sink, "a\"b\\c\n\x7f", 0, 0);
 	cr_assert(strstr(all_lines,
-			 "@vitrine v1 cmdline=\"a\\x22b\\x5cc\\x0a\\x7f\"\n"),
+			 "@vitrine v2 cmdline=\"a\\x22b\\x5cc\\x0a\\x7f\"\n"),
 		  "%s", all_lines);
 }
 

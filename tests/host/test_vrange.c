@@ -44,14 +44,14 @@ Test(vrange, a_search_window_limits_where_the_run_is_found)
 {
 	fresh();
 	vaddr_t va;
-	cr_assert_eq(vrange_find("t", &vr, 2, LO + P(10), LO + P(13), &va),
+	cr_assert_eq(vrange_find(&vr, 2, LO + P(10), LO + P(13), &va),
 		     STATUS_OK);
 	cr_assert_eq(va, LO + P(10));
 	vrange_take(&vr, va, 2, OWNER, 0);
 	cr_assert_eq(vr.count, 3, "free head, taken, free tail");
-	cr_assert_eq(vrange_find("t", &vr, 2, LO + P(10), LO + P(13), &va),
+	cr_assert_eq(vrange_find(&vr, 2, LO + P(10), LO + P(13), &va),
 		     STATUS_NOT_FOUND);
-	fix_one_error("not_found", "t");
+	fix_one_error("not_found", "-");
 }
 
 Test(vrange, free_merges_with_both_free_neighbours)
@@ -142,21 +142,21 @@ Test(vrange, bad_requests_are_refused_each_with_its_status)
 {
 	fresh();
 	vaddr_t va;
-	cr_assert_eq(vrange_find("t", &vr, 0, LO, LO + P(4), &va),
+	cr_assert_eq(vrange_find(&vr, 0, LO, LO + P(4), &va),
 		     STATUS_ZERO_COUNT);
-	fix_one_error("zero_count", "t");
-	cr_assert_eq(vrange_find("t", &vr, 1, LO + 1, LO + P(4), &va),
+	fix_one_error("zero_count", "-");
+	cr_assert_eq(vrange_find(&vr, 1, LO + 1, LO + P(4), &va),
 		     STATUS_UNALIGNED);
-	fix_one_error("unaligned", "t");
-	cr_assert_eq(vrange_find("t", &vr, 1, LO - P(1), LO + P(4), &va),
+	fix_one_error("unaligned", "-");
+	cr_assert_eq(vrange_find(&vr, 1, LO - P(1), LO + P(4), &va),
 		     STATUS_OUT_OF_RANGE);
-	fix_one_error("out_of_range", "t");
-	cr_assert_eq(vrange_find("t", &vr, 5, LO, LO + P(4), &va),
+	fix_one_error("out_of_range", "-");
+	cr_assert_eq(vrange_find(&vr, 5, LO, LO + P(4), &va),
 		     STATUS_TOO_LARGE);
-	fix_one_error("too_large", "t");
-	cr_assert_eq(vrange_find("t", &vr, 1, LO + P(4), LO, &va),
+	fix_one_error("too_large", "-");
+	cr_assert_eq(vrange_find(&vr, 1, LO + P(4), LO, &va),
 		     STATUS_INVALID_ARG);
-	fix_one_error("invalid_arg", "t");
+	fix_one_error("invalid_arg", "-");
 	cr_assert_eq(vrange_alloc(&vr, 1, VRANGE_FREE, &va),
 		     STATUS_INVALID_ARG);
 	fix_one_error("invalid_arg", "vrange_alloc");

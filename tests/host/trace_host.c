@@ -27,6 +27,13 @@ static void buffer_write(const char *line, size_t len)
 
 static const struct trace_sink buffer_sink = { buffer_write, NULL };
 
+void host_trace_start_with(const char *cmdline)
+{
+	host_trace_clear();
+	enabled = true;
+	trace_start(&buffer_sink, cmdline, TRACE_ALL_CATEGORIES, 0);
+}
+
 void host_trace_start_mask(uint32_t mask)
 {
 	host_trace_clear();

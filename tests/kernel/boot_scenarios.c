@@ -25,8 +25,7 @@ SCENARIO(probe_unmapped, "probes report faults and let the kernel go on")
 	EXPECT(r.faulted);
 	EXPECT(r.vector == 14);
 	EXPECT(r.address == 0xFFFF900000000000ull);
-	trace_event(TRACE_TEST, "probe", "va=%#lx faulted=%d vec=%lu err=%#lx",
-		    r.address, r.faulted, r.vector, r.error_code);
+	trace_test_probe(r.address, r.faulted, r.vector, r.error_code);
 	static volatile char here = 7;
 	r = probe_read((uint64_t)&here);
 	EXPECT(!r.faulted);

@@ -20,8 +20,7 @@ extern char kernel_stack_guard[];
 /* Probes and writes the answer as a test.probe event. */
 static struct probe_result shown(struct probe_result r, uint64_t va)
 {
-	trace_event(TRACE_TEST, "probe", "va=%#lx faulted=%d vec=%lu err=%#lx",
-		    va, r.faulted, r.vector, r.error_code);
+	trace_test_probe(va, r.faulted, r.vector, r.error_code);
 	return r;
 }
 
@@ -72,8 +71,7 @@ SCENARIO(ptp_windows, "the pool window and the recursive slot show the same entr
 	pte_t *pt = (pte_t *)(w + pte_addr(pd[PT_INDEX(va, 2)]) - pool->pa);
 	volatile pte_t *by_window = &pt[PT_INDEX(va, 1)];
 	volatile pte_t *by_recursion = (pte_t *)RECURSIVE_PTE_VA(va);
-	trace_event(TRACE_TEST, "windows", "va=%#lx window=%#lx recursive=%#lx pte=%#lx",
-		    va, (uint64_t)by_window, (uint64_t)by_recursion, by_window->raw);
+	trace_test_windows(va, (uint64_t)by_window, (uint64_t)by_recursion, by_window->raw);
 	EXPECT(by_window->raw == by_recursion->raw);
 	EXPECT(pte_present(*by_window));
 	*(volatile uint64_t *)va = 42; /* the MMU agrees */
@@ -117,14 +115,13 @@ SCENARIO(vm_find_free, "the region finder never returns a mapped page")
 		for (int i = 0; i < 5; i++) {
 			EXPECT_STATUS(vm_find_free(pool, b, SCRATCH_END, sizes[i],
 						   a ? 512 : 0, &va), STATUS_OK);
-			trace_event(TRACE_TEST, "found", "n=%lu align=%d va=%#lx",
-				    sizes[i], a ? 512 : 0, va);
+			trace_test_found(sizes[i], a ? 512 : 0, va);
 			EXPECT(va == b + want[a][i]);
 		}
 	/* a window that starts in an empty top-level slot, aligned */
 	vaddr_t empty = SCRATCH_BASE + PML4_SLOT_SIZE + 0x1000;
 	EXPECT_STATUS(vm_find_free(pool, empty, SCRATCH_END, 513, 512, &va), STATUS_OK);
-	trace_event(TRACE_TEST, "found", "n=513 align=512 va=%#lx", va);
+	trace_test_found(513, 512, va);
 	EXPECT(va == SCRATCH_BASE + PML4_SLOT_SIZE + 0x200000);
 	EXPECT_STATUS(vm_unmap(pool, b, 0x202000 / PAGE_SIZE), STATUS_OK);
 }

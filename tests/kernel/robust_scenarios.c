@@ -44,10 +44,7 @@ static uint64_t find_stack_floor(void)
 			continue;
 		struct probe_result below = probe_read(floor - 1);
 		if (below.faulted && below.vector == 14) {
-			trace_event(TRACE_TEST, "probe",
-				    "va=%#lx faulted=%d vec=%lu err=%#lx",
-				    below.address, below.faulted, below.vector,
-				    below.error_code);
+			trace_test_probe(below.address, below.faulted, below.vector, below.error_code);
 			return floor;
 		}
 	}

@@ -8,11 +8,16 @@ memory-manager story: bitmap, a pool, kernel tables, the kernel image and a
 2M direct map, CR3, then a kalloc-style allocation mapped, unmapped,
 invalidated and freed, with statistics snapshots that equal the state.
 """
+import os
+import sys
 import zlib
 
-FLAG_BITS = {"P": 0, "W": 1, "U": 2, "PWT": 3, "PCD": 4, "A": 5, "D": 6, "PS": 7, "G": 8,
-             "OWN": 9, "PIN": 10, "NX": 63}
-ALL_CATS = "boot,cpu,mmap,pmm,ptp,pt,vm,tlb,as,kalloc,heap,stat,test,err,warn"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "trace"))
+from vtracelib import schema  # noqa: E402
+
+SCHEMA = schema.load()
+FLAG_BITS = SCHEMA.flag_bits
+ALL_CATS = ",".join([c for c, _ in SCHEMA.categories] + ["err", "warn"])
 
 
 def pte(pa, flags, big=False):
@@ -46,6 +51,7 @@ def clean_events():
           "pmm.set pa=0x400000 n=16 why=pool",
           "ptp.create id=0 pa=0x400000 va=0xffffa00000000000 pages=16 kind=modifiable"]
     ev += table(0x400000, 4, 0, 0)
+    ev += ["ptp.recursive id=0 slot=510 pte=0x8000000000400003"]
     ev += table(0x401000, 3, 0x400000, 511) + table(0x402000, 2, 0x401000, 510)
     ev += table(0x403000, 1, 0x402000, 1)
     ev += [vm_map(0xffffffff80200000, 0x200000, 16, "P|G"),
@@ -61,9 +67,9 @@ def clean_events():
     ev += [vm_map(KALLOC_VA, KALLOC_PA, 4, "P|W|NX|OWN"),
            "stat.vm as=0 mapped=16420 tables=9",
            f"vm.unmap as=0 va={KALLOC_VA:#x} n=4",
+           "pt.free pa=0x408000 level=1 parent=0x407000 index=0",
            f"tlb.invlpg va={KALLOC_VA:#x} n=4",
            f"pmm.clear pa={KALLOC_PA:#x} n=4 why=free",
-           "pt.free pa=0x408000 level=1 parent=0x407000 index=0",
            "ptp.free id=0 pa=0x408000",
            "stat.ptp id=0 pages=16 used=9",
            "stat.vm as=0 mapped=16416 tables=8",
@@ -72,7 +78,7 @@ def clean_events():
     return ev
 
 
-def write(events, cats=ALL_CATS, status="ok", header='@vitrine v1 cmdline="run=generated"',
+def write(events, cats=ALL_CATS, status="ok", header='@vitrine v2 cmdline="run=generated"',
           end=True):
     """The bytes of a trace of these events, with an exact frame."""
     lines = [header, f"#cats {cats}"] + [f"{i + 1} {e}" for i, e in enumerate(events)]
@@ -111,9 +117,8 @@ HEAP_PT = 0x409000  # the PT under the PD 0x407000 that clean_events keeps
 
 def kalloc_map(va, pa, n, why, new_pt=False):
     """The lines of a kernel allocation (docs/trace-format.md, kalloc)."""
-    ev = [f"pmm.set pa={pa:#x} n={n} why={why}"]
-    if new_pt:
-        ev += table(HEAP_PT, 1, 0x407000, 0)
+    ev = table(HEAP_PT, 1, 0x407000, 0) if new_pt else []
+    ev += [f"pmm.set pa={pa:#x} n={n} why={why}"]
     return ev + [vm_map(va, pa, n, "P|W|NX|OWN"),
                  f"kalloc.reserve as=0 va={va:#x} n={n}",
                  f"kalloc.alloc va={va:#x} n={n} why={why}"]
@@ -121,11 +126,12 @@ def kalloc_map(va, pa, n, why, new_pt=False):
 
 def kalloc_unmap(va, pa, n, last=False):
     """The lines of its free; last: the PT empties and goes back."""
-    ev = [f"kalloc.free va={va:#x} n={n}", f"vm.unmap as=0 va={va:#x} n={n}",
-          f"tlb.invlpg va={va:#x} n={n}", f"pmm.clear pa={pa:#x} n={n} why=free"]
+    ev = [f"kalloc.free va={va:#x} n={n}", f"vm.unmap as=0 va={va:#x} n={n}"]
     if last:
-        ev += [f"pt.free pa={HEAP_PT:#x} level=1 parent=0x407000 index=0",
-               f"ptp.free id=0 pa={HEAP_PT:#x}"]
+        ev += [f"pt.free pa={HEAP_PT:#x} level=1 parent=0x407000 index=0"]
+    ev += [f"tlb.invlpg va={va:#x} n={n}", f"pmm.clear pa={pa:#x} n={n} why=free"]
+    if last:
+        ev += [f"ptp.free id=0 pa={HEAP_PT:#x}"]
     return ev + [f"kalloc.release as=0 va={va:#x} n={n}"]
 
 

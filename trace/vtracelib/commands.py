@@ -233,13 +233,21 @@ def state(args):
     r = Replay(t)
     r.run(t.events, at=args.at)
     where = f"after event {args.at}" if args.at else "at the end"
-    spaces = sorted(set(r.maps) | set(r.large))
+    spaces = sorted(set(r.maps) | set(r.large) | set(r.recursive))
     if args.asid is not None:
         spaces = [args.asid]
     print(f"# mappings {where} ({len(t.events)} events)")
     for asid in spaces:
         root = r.as_root.get(asid)
         print(f"as {asid}" + (f" (PML4 {root:#x})" if root is not None else "") + ":")
+        if asid in r.recursive:
+            slot, pte = r.recursive[asid]
+            base = (0xFFFF << 48 if slot >= 256 else 0) | slot << 39
+            print(f"  {base:#018x}-{base + (1 << 39) - 1:#018x} recursive window: PML4[{slot}] "
+                  f"-> the PML4 itself (pte {pte:#x}): every table of the space, as pages")
+        if root is not None and root in r.shared:
+            print(f"  kernel half: PML4 entries 256..511 shared with the PML4 at "
+                  f"{r.shared[root]:#x} (its mappings are listed under as 0)")
         for va, pa, size, f in runs_of(r, asid):
             print(f"  {va:#018x}-{va + size - 1:#018x} -> {pa:#014x}-{pa + size - 1:#014x}"
                   f"  {size // 1024:>8d}K  {f}")

@@ -13,13 +13,13 @@ their events: without pmm there is no bitmap, without vm no mappings.
 """
 from array import array
 
+from . import schema
 from .allocstate import AllocState
 from .tracefile import Finding
-from .vmstate import VmState, PAGE, HHDM_BASE
+from .vmstate import VmState, PAGE, HHDM_BASE, ADDR_MASK
 
-# Reasons a page can be in use (pmm.h PMM_REASON_LIST); index + 1 in the map.
-REASONS = ["firmware", "low", "kernel", "bootinfo", "module", "bitmap",
-           "pool", "alloc", "kalloc", "heap", "test"]
+# Reasons a page can be in use (the schema's); index + 1 in the map.
+REASONS = schema.load().reason_names
 LEAK_REASONS = {"alloc", "kalloc", "heap", "test"}
 ENDED_NORMALLY = ("ok", "fail")
 
@@ -67,13 +67,17 @@ class Replay(VmState, AllocState):
         self.slots = {}          # (parent pa, index) -> child pa
         self.table_at = {}       # (root, level, va) -> pa
         self.levels = [0] * 5    # live tables per level
+        self.recursive = {}      # pool id -> (slot, pte) of its recursive entry
+        self.shared = {}         # PML4 pa -> PML4 pa its kernel half comes from
+        self.detached = {}       # table pa -> pt.free event, until a TLB invalidation
         self.seq = 0
         self.handlers = {
             "pmm.init": self.pmm_init, "pmm.set": self.pmm_set,
             "pmm.clear": self.pmm_clear, "stat.pmm": self.stat_pmm,
             "ptp.create": self.ptp_create, "ptp.alloc": self.ptp_alloc,
             "ptp.free": self.ptp_free, "ptp.destroy": self.ptp_destroy,
-            "stat.ptp": self.stat_ptp, "pt.new": self.pt_new, "pt.free": self.pt_free,
+            "stat.ptp": self.stat_ptp, "ptp.recursive": self.ptp_recursive,
+            "pt.new": self.pt_new, "pt.share": self.pt_share, "pt.free": self.pt_free,
             "vm.map": self.vm_map, "vm.unmap": self.vm_unmap,
             "vm.protect": self.vm_protect, "stat.vm": self.stat_vm,
             "tlb.invlpg": self.tlb_invlpg, "tlb.flush": self.tlb_flush,
@@ -270,11 +274,18 @@ class Replay(VmState, AllocState):
         pool, pa = self.pool_page(e)
         if pool is None:
             return
-        if pa in pool.allocated:
-            self.find(e, "ptp-double-alloc", f"page {pa:#x} was handed out by event "
-                      f"{pool.allocated[pa]} and not given back")
+        n = e.int("n", 1)
+        if n < 1 or pa + n * PAGE > pool.pa + pool.pages * PAGE:
+            self.find(e, "ptp-outside", f"pool {pool.id} spans {pool.pa:#x}-"
+                      f"{pool.pa + pool.pages * PAGE:#x}")
             return
-        pool.allocated[pa] = e.seq
+        for p in range(pa, pa + n * PAGE, PAGE):
+            if p in pool.allocated:
+                self.find(e, "ptp-double-alloc", f"page {p:#x} was handed out by event "
+                          f"{pool.allocated[p]} and not given back")
+                return
+        for p in range(pa, pa + n * PAGE, PAGE):
+            pool.allocated[p] = e.seq
 
     def ptp_free(self, e):
         pool, pa = self.pool_page(e)
@@ -287,6 +298,11 @@ class Replay(VmState, AllocState):
             self.find(e, "ptp-free-table", f"page {pa:#x} is still a level-"
                       f"{self.tables[pa].level} table (pt.new at event {self.tables[pa].seq})")
             return
+        if pa in self.detached:
+            self.find(e, "tlb-stale", f"table {pa:#x} was detached by event "
+                      f"{self.detached[pa]} and no invalidation came since: a CPU may "
+                      "still walk it")
+            return
         del pool.allocated[pa]
 
     def ptp_destroy(self, e):
@@ -297,10 +313,25 @@ class Replay(VmState, AllocState):
             return
         for p in range(pool.pa // PAGE, pool.pa // PAGE + pool.pages):
             self.pool_of.pop(p, None)
+        self.recursive.pop(pid, None)
+        self.shared.pop(pool.pa, None)
         dead = [t for t in self.tables.values() if t.pool == pid]
         for t in dead:
             self.drop_table(t)
         self.drop_roots({t.pa for t in dead if t.level == 4})
+
+    def ptp_recursive(self, e):
+        """The pool's PML4 entry `slot` points to the PML4 itself."""
+        pool = self.pools.get(e.int("id"))
+        pte, slot = e.int("pte"), e.int("slot")
+        if pool is None:
+            self.find(e, "ptp-unknown", f"there is no pool {e.int('id')}")
+            return
+        if pte & ADDR_MASK != pool.pa or not pte & 1 or not 0 <= slot < 512:
+            self.find(e, "ptp-recursive", f"the entry must be present and point to the "
+                      f"pool's PML4 at {pool.pa:#x}")
+            return
+        self.recursive[pool.id] = (slot, pte)
 
     def stat_ptp(self, e):
         """used counts the pages handed out plus the pool's own allocation
@@ -317,34 +348,45 @@ class Replay(VmState, AllocState):
     # --- pt: page-table pages -------------------------------------------------
 
     def pt_new(self, e):
+        """One table, or n tables at consecutive pages in consecutive entries."""
         pa, level = e.int("pa"), e.int("level")
         parent, index = e.int("parent"), e.int("index")
+        n = e.int("n", 1)
+        if n < 1 or (level == 4 and n != 1):
+            self.find(e, "pt-parent", "n must be at least 1 (and 1 for a PML4)")
+            return
+        for i in range(n):
+            if not self.pt_new_one(e, pa + i * PAGE, level, parent, index + i):
+                return
+
+    def pt_new_one(self, e, pa, level, parent, index):
         if pa in self.tables:
             self.find(e, "pt-double-new", f"page {pa:#x} is already a level-"
                       f"{self.tables[pa].level} table (event {self.tables[pa].seq})")
-            return
+            return False
         pid = self.pool_of.get(pa // PAGE)
         if self.ptp_on and (pid is None or pa not in self.pools[pid].allocated):
             where = "in no pool" if pid is None else f"not handed out by pool {pid}"
             self.find(e, "pt-not-pool", f"page {pa:#x} is {where}")
-            return
+            return False
         if self.pmm_on and self.pages and (pa // PAGE >= self.pages or not self.why[pa // PAGE]):
             self.find(e, "pt-not-used", f"page {pa:#x} is free in the bitmap")
-            return
+            return False
         if level == 4:
             if parent:
                 self.find(e, "pt-parent", "a PML4 has parent=0x0")
-                return
+                return False
             t = Table(pa, 4, 0, 0, pa, 0, pid, e.seq)
         else:
             t = self.child_table(e, pa, level, parent, index, pid)
             if t is None:
-                return
+                return False
         self.tables[pa] = t
         self.table_at[(t.root, level, t.va)] = pa
         self.levels[level] += 1
         if level == 4 and pid is not None:
             self.as_root[pid] = pa  # an address space is numbered by its pool
+        return True
 
     def child_table(self, e, pa, level, parent, index, pid):
         up = self.tables.get(parent)
@@ -363,6 +405,19 @@ class Replay(VmState, AllocState):
         up.used += 1
         return Table(pa, level, parent, index, up.root, va, pid, e.seq)
 
+    def pt_share(self, e):
+        """Entries first..first+n-1 of a PML4 copied from another PML4: the
+        kernel half, whose mappings stay those of as 0's tables."""
+        pa, src, first, n = e.int("pa"), e.int("from"), e.int("first"), e.int("n")
+        for p in (pa, src):
+            if self.pt_on and (p not in self.tables or self.tables[p].level != 4):
+                self.find(e, "pt-share", f"{p:#x} is not a live PML4")
+                return
+        if first < 256 or n < 1 or first + n > 512:
+            self.find(e, "pt-share", "only entries of the kernel half (256..511) are shared")
+            return
+        self.shared[pa] = src
+
     def pt_free(self, e):
         pa, level = e.int("pa"), e.int("level")
         t = self.tables.get(pa)
@@ -377,6 +432,8 @@ class Replay(VmState, AllocState):
                       f"entr{'y' if t.used == 1 else 'ies'}")
             return
         self.drop_table(t)
+        if self.tlb_on and self.current_as is not None:
+            self.detached[pa] = e.seq
 
     def drop_table(self, t):
         self.tables.pop(t.pa, None)

@@ -10,8 +10,11 @@ and exit status 2.
 import re
 import zlib
 
-VERSION = 1
-LINE_MAX = 256  # bytes, the newline included
+from . import schema
+
+SCHEMA = schema.load()
+VERSION = SCHEMA.version
+LINE_MAX = SCHEMA.const("LINE_MAX")  # bytes, the newline included
 ALWAYS_ENABLED = ("cpu", "err", "warn")
 
 HEADER_RE = re.compile(rb'^@vitrine v(\d+)(?: (.*))?$')
@@ -229,6 +232,11 @@ def parse_line(t, raw, lineno):
                                   f"not 'SEQ CAT.EVENT key=value...': {text[:80]!r}"))
         return
     keys = parse_keys(rest) if rest else {}
+    spec = SCHEMA.spec(name)
+    wrong = "not an event of the schema (src/lib/trace.schema)" if spec is None \
+        else spec.check(keys)
+    if wrong:
+        t.findings.append(Finding(f"line {lineno}", "frame-schema", f"{name}: {wrong}"))
     t.add(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno))
 
 

@@ -8,14 +8,16 @@ va == HHDM_BASE + pa), which maps free memory on purpose. VAs unmapped or
 protected while their address space is loaded are "stale" until a
 tlb.invlpg, tlb.flush or (for non-global entries) tlb.cr3.
 """
-PAGE = 4096
-LARGE = 512                        # 4K pages in a 2M page
-HHDM_BASE = 0xFFFF800000000000
-KERNEL_HALF = 0xFFFF800000000000
-ADDR_MASK = 0x000FFFFFFFFFF000
-BITS = {"P": 0, "W": 1, "U": 2, "PWT": 3, "PCD": 4, "A": 5, "D": 6, "PS": 7, "G": 8,
-        "OWN": 9, "PIN": 10, "NX": 63}
-PS = 1 << 7
+from . import schema
+
+_S = schema.load()
+PAGE = 1 << _S.const("PAGE_SHIFT")
+LARGE = 1 << _S.const("PT_INDEX_BITS")  # 4K pages in a 2M page
+HHDM_BASE = _S.const("HHDM_BASE")
+KERNEL_HALF = _S.const("KERNEL_HALF")
+ADDR_MASK = _S.const("PTE_ADDR_MASK")
+BITS = _S.flag_bits
+PS = 1 << BITS["PS"]
 SOFTWARE = frozenset(("OWN", "PIN", "A", "D"))  # a change of these alone needs no invalidation
 
 
@@ -269,6 +271,7 @@ class VmState:
     # --- tlb ---------------------------------------------------------------------
 
     def tlb_invlpg(self, e):
+        self.detached.clear()  # invlpg drops the paging-structure caches too
         vpn, n = e.int("va") // PAGE, e.int("n")
         for v in range(vpn, vpn + n):
             s = self.stale.pop(v, None)
@@ -278,6 +281,7 @@ class VmState:
         self.prune_stale_pa()
 
     def tlb_flush(self, e):
+        self.detached.clear()
         self.stale.clear()
         self.stale_pa.clear()
 
@@ -289,6 +293,7 @@ class VmState:
             return
         self.as_root.setdefault(asid, pa)
         self.current_as = asid
+        self.detached.clear()
         self.stale = {v: s for v, s in self.stale.items() if s[1]}
         self.prune_stale_pa()
 
