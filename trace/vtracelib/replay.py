@@ -67,12 +67,14 @@ class Replay(VmState, AllocState):
         self.slots = {}          # (parent pa, index) -> child pa
         self.table_at = {}       # (root, level, va) -> pa
         self.levels = [0] * 5    # live tables per level
+        self.recursive = {}      # pool id -> (PML4 slot, raw entry, event)
         self.seq = 0
         self.handlers = {
             "pmm.init": self.pmm_init, "pmm.set": self.pmm_set,
             "pmm.clear": self.pmm_clear, "stat.pmm": self.stat_pmm,
             "ptp.create": self.ptp_create, "ptp.alloc": self.ptp_alloc,
             "ptp.free": self.ptp_free, "ptp.destroy": self.ptp_destroy,
+            "ptp.recursive": self.ptp_recursive,
             "stat.ptp": self.stat_ptp, "pt.new": self.pt_new, "pt.free": self.pt_free,
             "vm.map": self.vm_map, "vm.unmap": self.vm_unmap,
             "vm.protect": self.vm_protect, "stat.vm": self.stat_vm,
@@ -289,12 +291,18 @@ class Replay(VmState, AllocState):
             return
         del pool.allocated[pa]
 
+    def ptp_recursive(self, e):
+        """Kept for `vtrace state --json` (tests/crosscheck compares it with
+        the PML4 entry that points to the PML4 itself)."""
+        self.recursive[e.int("id")] = (e.int("slot"), e.int("pte"), e.seq)
+
     def ptp_destroy(self, e):
         pid = e.int("id")
         pool = self.pools.pop(pid, None)
         if pool is None:
             self.find(e, "ptp-unknown", f"there is no pool {pid}")
             return
+        self.recursive.pop(pid, None)
         for p in range(pool.pa // PAGE, pool.pa // PAGE + pool.pages):
             self.pool_of.pop(p, None)
         dead = [t for t in self.tables.values() if t.pool == pid]
