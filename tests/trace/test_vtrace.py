@@ -436,6 +436,25 @@ class Tools(Base):
                       "     65536K  P|W|PS|NX", out)
         self.assertIn("0xffffc00000000000-0xffffc00000003fff -> 0x000000800000-0x000000803fff", out)
 
+    def test_state_json_of_a_cut_trace_equals_the_full_trace_at_the_same_event(self):
+        ev = self.events()
+        at = gen.index_of(ev, "vm.map as=0 va=0xffffc") + 1
+        rc, full, _ = vtrace("state", "--json", "--at", str(at), "@", data=gen.write(ev))
+        self.assertEqual(rc, 0)
+        rc, cut, _ = vtrace("state", "--json", "--at", str(at), "@",
+                            data=gen.write(ev[:at], end=False))
+        self.assertEqual(rc, 0)
+        self.assertEqual(json.loads(full), json.loads(cut))
+        st = json.loads(full)
+        self.assertEqual(st["after"], at)
+        space = st["spaces"][0]
+        self.assertEqual((space["as"], space["pml4"]), (0, "0x400000"))
+        self.assertIn({"va": "0xffffc00000000000", "pa": "0x800000", "bytes": 16384,
+                       "flags": "P|W|NX|OWN", "page": 4096}, space["mappings"])
+        self.assertIn({"pa": "0x400000", "level": 4, "parent": "0x0", "index": 0, "pool": 0},
+                      st["tables"])
+        self.assertEqual(st["bitmap"]["pages"], 16384)
+
     def test_draw_writes_an_svg_with_the_tables(self):
         path = os.path.join(TMP, "draw.svg")
         rc, out, err = vtrace("draw", "@", "-o", path, data=gen.write(self.events()))

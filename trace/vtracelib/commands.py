@@ -1,4 +1,5 @@
 """commands - vtrace's text subcommands: check, diff, show, stats, state."""
+import json
 import re
 import sys
 
@@ -213,7 +214,8 @@ def stats(args):
 # --- state -----------------------------------------------------------------------
 
 def runs_of(r, asid):
-    """Coalesced (va, pa, bytes, flags, size) runs of an address space."""
+    """Coalesced (va, pa, bytes, flags, page size) runs of an address space:
+    a run is cut where the flags or the page size change."""
     items = [(vpn * PAGE, ppn * PAGE, PAGE, f) for vpn, (ppn, f, _) in r.maps.get(asid, {}).items()]
     items += [(n2 * LARGE * PAGE, p2 * LARGE * PAGE, LARGE * PAGE, f)
               for n2, (p2, f, _) in r.large.get(asid, {}).items()]
@@ -221,17 +223,66 @@ def runs_of(r, asid):
     runs = []
     for va, pa, size, f in items:
         last = runs[-1] if runs else None
-        if last and last[0] + last[2] == va and last[1] + last[2] == pa and last[3] == f:
+        if last and last[0] + last[2] == va and last[1] + last[2] == pa and last[3] == f \
+                and last[4] == size:
             last[2] += size
         else:
-            runs.append([va, pa, size, f])
+            runs.append([va, pa, size, f, size])
     return runs
+
+
+def used_runs(r):
+    """[first page, count] runs of the pages the replayed bitmap has in use."""
+    runs, page, why = [], 0, r.why
+    while page < r.pages:
+        end = why.find(b"\0", page)  # the first free page from here
+        end = r.pages if end < 0 else end
+        if end > page:
+            runs.append([page, end - page])
+        page = end
+        while page < r.pages and not why[page]:
+            page += 1
+    return runs
+
+
+def state_dict(r):
+    """The replayed state as plain data (`vtrace state --json`; tests/crosscheck
+    compares it with the live page tables): every address space with its PML4
+    and mappings, the table pages, the recursive PML4 entries, the space whose
+    root CR3 holds, and the bitmap. The replay keeps the kernel half
+    (va >= 0xffff800000000000) in the tables of address space 0, shared by
+    every other space once its pt.share events came: kernel_half_of names
+    that space and kernel_half_slots the PML4 entries shared so far."""
+    hx = lambda v: f"{v:#x}"
+    spaces = []
+    for asid in sorted(set(r.as_root) | set(r.maps) | set(r.large)):
+        root = r.as_root.get(asid)
+        spaces.append({
+            "as": asid, "pml4": None if root is None else hx(root),
+            "kernel_half_of": 0 if asid != 0 and root in r.shared and 0 in r.as_root else None,
+            "kernel_half_slots": sorted(r.shared[root][1]) if root in r.shared else [],
+            "mappings": [{"va": hx(va), "pa": hx(pa), "bytes": n, "flags": f, "page": size}
+                         for va, pa, n, f, size in runs_of(r, asid)]})
+    tables = [{"pa": hx(t.pa), "level": t.level, "parent": hx(t.parent), "index": t.index,
+               "pool": t.pool} for t in sorted(r.tables.values(), key=lambda t: t.pa)]
+    recursive = [{"pool": pid, "pml4": hx(r.pools[pid].pa) if pid in r.pools else None,
+                  "slot": slot, "pte": hx(pte)}
+                 for pid, (slot, pte, _) in sorted(r.recursive.items())]
+    cur = r.current_as
+    return {"after": r.seq, "current_as": cur,
+            "cr3": hx(r.as_root[cur]) if cur is not None and cur in r.as_root else None,
+            "spaces": spaces, "tables": tables, "recursive": recursive,
+            "bitmap": {"pages": r.pages, "used": used_runs(r)} if r.pages else None}
 
 
 def state(args):
     t = load(args.file, sys.stdin)
     r = Replay(t)
     r.run(t.events, at=args.at)
+    if args.json:
+        json.dump(state_dict(r), sys.stdout, indent=1)
+        print()
+        return 0
     where = f"after event {args.at}" if args.at else "at the end"
     spaces = sorted(set(r.maps) | set(r.large) | set(r.recursive))
     if args.asid is not None:
@@ -241,14 +292,15 @@ def state(args):
         root = r.as_root.get(asid)
         print(f"as {asid}" + (f" (PML4 {root:#x})" if root is not None else "") + ":")
         if asid in r.recursive:
-            slot, pte = r.recursive[asid]
+            slot, pte, _ = r.recursive[asid]
             base = (0xFFFF << 48 if slot >= 256 else 0) | slot << 39
             print(f"  {base:#018x}-{base + (1 << 39) - 1:#018x} recursive window: PML4[{slot}] "
                   f"-> the PML4 itself (pte {pte:#x}): every table of the space, as pages")
         if root is not None and root in r.shared:
-            print(f"  kernel half: PML4 entries 256..511 shared with the PML4 at "
-                  f"{r.shared[root]:#x} (its mappings are listed under as 0)")
-        for va, pa, size, f in runs_of(r, asid):
+            src, slots = r.shared[root]
+            print(f"  kernel half: {len(slots)} PML4 entries shared with the PML4 at "
+                  f"{src:#x} (their mappings are listed under as 0)")
+        for va, pa, size, f, _ in runs_of(r, asid):
             print(f"  {va:#018x}-{va + size - 1:#018x} -> {pa:#014x}-{pa + size - 1:#014x}"
                   f"  {size // 1024:>8d}K  {f}")
     return 0

@@ -67,8 +67,8 @@ class Replay(VmState, AllocState):
         self.slots = {}          # (parent pa, index) -> child pa
         self.table_at = {}       # (root, level, va) -> pa
         self.levels = [0] * 5    # live tables per level
-        self.recursive = {}      # pool id -> (slot, pte) of its recursive entry
-        self.shared = {}         # PML4 pa -> PML4 pa its kernel half comes from
+        self.recursive = {}      # pool id -> (slot, pte, event) of its recursive entry
+        self.shared = {}         # PML4 pa -> (PML4 pa its kernel half comes from, slots)
         self.detached = {}       # table pa -> pt.free event, until a TLB invalidation
         self.seq = 0
         self.handlers = {
@@ -331,7 +331,7 @@ class Replay(VmState, AllocState):
             self.find(e, "ptp-recursive", f"the entry must be present and point to the "
                       f"pool's PML4 at {pool.pa:#x}")
             return
-        self.recursive[pool.id] = (slot, pte)
+        self.recursive[pool.id] = (slot, pte, e.seq)
 
     def stat_ptp(self, e):
         """used counts the pages handed out plus the pool's own allocation
@@ -416,7 +416,8 @@ class Replay(VmState, AllocState):
         if first < 256 or n < 1 or first + n > 512:
             self.find(e, "pt-share", "only entries of the kernel half (256..511) are shared")
             return
-        self.shared[pa] = src
+        slots = self.shared.setdefault(pa, (src, set()))[1]
+        slots.update(range(first, first + n))
 
     def pt_free(self, e):
         pa, level = e.int("pa"), e.int("level")
