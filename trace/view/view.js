@@ -55,6 +55,8 @@ class Engine {
     for (const [a, n, c] of cp.bitmap) this.why.fill(c, a, a + n);
     this.maps = new Map();
     this.large = new Map();
+    for (const as of cp.spaces[0]) this.space(this.maps, as);
+    for (const as of cp.spaces[1]) this.space(this.large, as);
     for (const [as, k, p, f, s] of cp.maps) this.space(this.maps, as).set(k, [p, f, s]);
     for (const [as, k, p, f, s] of cp.large) this.space(this.large, as).set(k, [p, f, s]);
     this.tables = new Map(cp.tables.map((t) => [t[0], t]));
@@ -86,8 +88,8 @@ class Engine {
         case "L": this.space(this.large, op[1]).set(op[2], [op[3], op[4], op[5]]); break;
         case "M-": this.space(this.maps, op[1]).delete(op[2]); break;
         case "L-": this.space(this.large, op[1]).delete(op[2]); break;
-        case "M0": this.maps.delete(op[1]); break;
-        case "L0": this.large.delete(op[1]); break;
+        case "M0": if (op[2]) this.maps.set(op[1], new Map()); else this.maps.delete(op[1]); break;
+        case "L0": if (op[2]) this.large.set(op[1], new Map()); else this.large.delete(op[1]); break;
         case "T": this.tables.set(op[1], op.slice(1)); break;
         case "T-": this.tables.delete(op[1]); break;
         case "R": this.roots.set(op[1], op[2]); break;
@@ -434,7 +436,7 @@ function describe(m, ops) {
     else if (t === "T-") out.push(["c-gone", `table ${hex(o[1])} removed`]);
     else if (t === "R") out.push(["c-new", `as ${o[1]} has its PML4 at ${hex(o[2])}`]);
     else if (t === "R-") out.push(["c-gone", `as ${o[1]} is gone`]);
-    else if (t === "M0" || t === "L0") out.push(["", `as ${o[1]}: its ${t === "M0" ? "4K" : "2M"} mappings reset`]);
+    else if ((t === "M0" || t === "L0") && !o[2]) out.push(["c-gone", `as ${o[1]}: all its ${t === "M0" ? "4K" : "2M"} mappings gone`]);
     else if (t === "s") out.push(["", `counters: ${o[1].free} pages free, ${o[1].pools.map((p) => `pool ${p[0]} ${p[5]} handed out`).join(", ")}`]);
   }
   flush();
@@ -653,7 +655,7 @@ function diffStates(m, a, b) {
   for (let p = 0; p <= n; p++) {
     const x = a.why[p] || 0, y = b.why[p] || 0;
     const kind = p === n || x === y ? null : !x ? "allocated" : !y ? "freed" : "reasons";
-    if (run && (kind !== run.kind || y !== run.y)) { out[run.kind].push([run.first, p - run.first, run.x, run.y]); run = null; }
+    if (run && (kind !== run.kind || x !== run.x || y !== run.y)) { out[run.kind].push([run.first, p - run.first, run.x, run.y]); run = null; }
     if (kind && !run) run = { kind, first: p, x, y };
   }
   for (const [pa, t] of b.tables) if (!a.tables.has(pa)) out.tablesNew.push(t);
@@ -876,9 +878,9 @@ const app = {
     const d = diffStates(m, a, snapshot(eng));
     const box = $("diff");
     box.replaceChildren();
-    const part = (title, cls, items, fmt) => {
+    const part = (kind, title, cls, items, fmt) => {
       const sec = el("div", "diff-part");
-      sec.dataset.kind = title.split(" ")[0];
+      sec.dataset.kind = kind;
       sec.append(el("h3", "", `${title}: ${items.length}`));
       const ul = el("ul");
       for (const x of items.slice(0, 200)) ul.append(el("li", cls, fmt(x)));
@@ -888,15 +890,15 @@ const app = {
     };
     const mapText = (v) => `as ${v[0]} ${vaOf(v[1])} ${v[2]} page(s) -> ${pageHex(v[3])} ${m.flags[v[4]]}`;
     box.append(el("div", "hint", `From after event ${sa} to after event ${sb}:`));
-    part("mapped", "plus", coalesce(d.mapped), mapText);
-    part("unmapped", "minus", coalesce(d.unmapped), mapText);
-    part("changed", "tilde", d.changed, ([o, v]) => `as ${v[0]} ${vaOf(v[1])}: ${pageHex(o[3])} ${m.flags[o[4]]} -> ${pageHex(v[3])} ${m.flags[v[4]]}`);
+    part("mapped", "mapped", "plus", coalesce(d.mapped), mapText);
+    part("unmapped", "unmapped", "minus", coalesce(d.unmapped), mapText);
+    part("changed", "changed", "tilde", d.changed, ([o, v]) => `as ${v[0]} ${vaOf(v[1])}: ${pageHex(o[3])} ${m.flags[o[4]]} -> ${pageHex(v[3])} ${m.flags[v[4]]}`);
     const pg = (r) => `${pageHex(r[0])} ${r[1]} page(s) ${nice(reasonName(m, r[2]))} -> ${nice(reasonName(m, r[3]))}`;
-    part("allocated pages", "plus", d.allocated, pg);
-    part("freed pages", "minus", d.freed, pg);
-    part("re-purposed pages", "tilde", d.reasons, pg);
-    part("new tables", "plus", d.tablesNew, (t) => `${LEVEL[t[1]]} ${hex(t[0])} covering ${vaOf(t[4])}`);
-    part("freed tables", "minus", d.tablesGone, (t) => `${LEVEL[t[1]]} ${hex(t[0])} covering ${vaOf(t[4])}`);
+    part("allocated", "allocated pages", "plus", d.allocated, pg);
+    part("freed", "freed pages", "minus", d.freed, pg);
+    part("repurposed", "re-purposed pages", "tilde", d.reasons, pg);
+    part("tables-new", "new tables", "plus", d.tablesNew, (t) => `${LEVEL[t[1]]} ${hex(t[0])} covering ${vaOf(t[4])}`);
+    part("tables-freed", "freed tables", "minus", d.tablesGone, (t) => `${LEVEL[t[1]]} ${hex(t[0])} covering ${vaOf(t[4])}`);
   },
 };
 

@@ -153,8 +153,10 @@ class Recorder:
             self.j.pages = [(0, len(r.why))]
         for lo, hi in self.j.pages:
             ops += [["b", a, n, c] for a, n, c in runs(r.why, lo, hi)]
+        done = set()
         for key in sorted(self.j.keys, key=repr):
-            ops += self.read(key)
+            if key not in done:
+                ops += self.read(key, done)
         self.j.keys.clear()
         self.j.pages = []
         s = self.summary()
@@ -163,14 +165,17 @@ class Recorder:
             self.last_summary = s
         return ops
 
-    def read(self, key):
-        """The ops that bring a copy of the replay's container up to date at key."""
+    def read(self, key, done):
+        """The ops that bring a copy of the replay's container up to date at
+        key; done collects the keys they covered."""
         r = self.r
         name, k = key
+        done.add(key)
         if name in ("maps", "large"):   # a whole address space appeared or went
-            ops = [["M0" if name == "maps" else "L0", k]]
-            for vk in getattr(r, name).get(k, {}):
-                ops += self.read(((name, k), vk))
+            inner = getattr(r, name).get(k)
+            ops = [["M0" if name == "maps" else "L0", k, int(inner is not None)]]
+            for vk in inner or {}:
+                ops += self.read(((name, k), vk), done)
             return ops
         if name == "tables":
             t = r.tables.get(k)
@@ -208,6 +213,7 @@ class Recorder:
         return {"at": index, "pages": len(r.why), "bitmap": list(runs(r.why, 0, len(r.why))),
                 "maps": maps, "large": large, "tables": tables,
                 "roots": [[a, pa] for a, pa in r.as_root.items()],
+                "spaces": [list(r.maps), list(r.large)],
                 "summary": self.summary()}
 
     def run(self):
