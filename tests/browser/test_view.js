@@ -216,7 +216,7 @@ test("the_selected_event_shows_its_doc_entry_and_debug_command", async (ctx) => 
   const seq = first(/ vm\.map /);
   await scrubTo(page, seq);
   const detail = await page.textContent("#panes .detail");
-  assert.match(detail, new RegExp(`make debug BREAK=${seq}(?!\\d)`));
+  assert.match(detail, new RegExp(`make debug (CMDLINE="[^"]*" )?BREAK=${seq}(?!\\d)`));
   assert.match(detail, /vm\.map \(as va pa n size flags pte\)/);
   const href = await page.getAttribute("#panes .detail a.doclink", "href");
   assert.ok(fs.existsSync(path.resolve(OUT, href.split("#")[0])), `doc link ${href}`);
@@ -236,6 +236,14 @@ test("translate_walks_a_mapped_va_and_stops_at_an_absent_entry", async (ctx) => 
   const walkText = await page.textContent("#walk");
   assert.match(walkText, new RegExp(`=> physical 0x${(BigInt(pa) + 0x123n).toString(16)}\\b`), walkText);
   assert.match(walkText, /PML4 0x[0-9a-f]+ entry \d+ -> PDPT/);
+  const user = first(/ vm\.map as=[1-9]/);
+  if (user) { // a user space shares the kernel half: the same walk from its PML4
+    await scrubTo(page, user);
+    await page.selectOption("#va-as", events.find((l) => seqOf(l) === user).match(/ as=(\d+)/)[1]);
+    await page.click("#translate-form button");
+    assert.match(await page.textContent("#walk"), new RegExp(`=> physical 0x${(BigInt(pa) + 0x123n).toString(16)}\\b`));
+    await page.selectOption("#va-as", "0");
+  }
   await page.fill("#va", "0x1000");
   await page.click("#translate-form button");
   assert.match(await page.textContent("#walk .stop"), /not present - the walk stops/);
