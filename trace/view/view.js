@@ -9,6 +9,13 @@
 "use strict";
 
 const DATA = JSON.parse(document.getElementById("data").textContent);
+for (const m of DATA.traces) m.lines = m.lines ? m.lines.split("\n") : [];
+// An event's delta, parsed when first needed (a page of 100,000 events opens fast).
+const deltaOf = (m, i) => {
+  if (i < 0 || i >= m.deltas.length) return [];
+  if (typeof m.deltas[i] === "string") m.deltas[i] = JSON.parse(m.deltas[i]);
+  return m.deltas[i];
+};
 const DOC_LINK = "__DOC__";
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -84,9 +91,17 @@ class Engine {
           this.why.fill(c, a, a + n);
           break;
         }
-        case "M": this.space(this.maps, op[1]).set(op[2], [op[3], op[4], op[5]]); break;
+        case "M": { // op[6] pages consecutive in VA and PA
+          const sp = this.space(this.maps, op[1]);
+          for (let k = 0; k < op[6]; k++) sp.set(op[2] + k, [op[3] + k, op[4], op[5]]);
+          break;
+        }
         case "L": this.space(this.large, op[1]).set(op[2], [op[3], op[4], op[5]]); break;
-        case "M-": this.space(this.maps, op[1]).delete(op[2]); break;
+        case "M-": {
+          const sp = this.space(this.maps, op[1]);
+          for (let k = 0; k < op[3]; k++) sp.delete(op[2] + k);
+          break;
+        }
         case "L-": this.space(this.large, op[1]).delete(op[2]); break;
         case "M0": if (op[2]) this.maps.set(op[1], new Map()); else this.maps.delete(op[1]); break;
         case "L0": if (op[2]) this.large.set(op[1], new Map()); else this.large.delete(op[1]); break;
@@ -94,9 +109,9 @@ class Engine {
         case "T-": this.tables.delete(op[1]); break;
         case "R": this.roots.set(op[1], op[2]); break;
         case "R-": this.roots.delete(op[1]); break;
-        case "s":
-          this.summary = op[1];
-          if (this.why.length > op[1].pages) this.why = this.why.slice(0, op[1].pages);
+        case "s": // the summary's fields that changed
+          this.summary = Object.assign({}, this.summary, op[1]);
+          if (this.why.length > this.summary.pages) this.why = this.why.slice(0, this.summary.pages);
           break;
       }
     }
@@ -114,7 +129,7 @@ class Engine {
     if (this.at === null || i < this.at || cps[lo].at > this.at) this.reset(cps[lo]);
     while (this.at < i) {
       this.at++;
-      this.apply(this.m.deltas[this.at]);
+      this.apply(deltaOf(this.m, this.at));
     }
   }
 
@@ -257,7 +272,7 @@ class Pane {
     const dbg = el("div");
     dbg.append("In Bochs, stop just before this event: ", el("code", "debugcmd", cmd));
     d.append(dbg);
-    const changes = describe(this.m, this.m.deltas[i]);
+    const changes = describe(this.m, deltaOf(this.m, i));
     if (changes.length) {
       d.append(el("div", "", "What the replay changed:"));
       const ul = el("ul", "changes");
@@ -276,7 +291,7 @@ class Pane {
       return;
     }
     const segs = memorySegments(this.m, eng);
-    const changed = changedPages(this.m.deltas[this.cur] || []);
+    const changed = changedPages(deltaOf(this.m, this.cur));
     const strip = el("div", "strip"), axis = el("div", "axis");
     const used = s.usable - s.free;
     for (const g of segs) {
@@ -339,7 +354,7 @@ class Pane {
   drawMappings() {
     const eng = this.engine, box = this.maps;
     box.replaceChildren(el("h2", "", `Mappings at event ${this.seqOf(this.cur)} (as vtrace state --at ${this.seqOf(this.cur)})`));
-    const touched = changedMappings(this.m.deltas[this.cur] || []);
+    const touched = changedMappings(deltaOf(this.m, this.cur));
     const pre = el("div", "maplist");
     pre.dataset.at = this.seqOf(this.cur);
     for (const as of eng.spaces()) {
@@ -404,7 +419,8 @@ function changedPages(ops) {
 function changedMappings(ops) {
   const out = [];
   for (const o of ops) {
-    if (o[0] === "M" || o[0] === "M-") out.push([o[1], o[2], o[2] + 1]);
+    if (o[0] === "M") out.push([o[1], o[2], o[2] + o[6]]);
+    if (o[0] === "M-") out.push([o[1], o[2], o[2] + o[3]]);
     if (o[0] === "L" || o[0] === "L-") out.push([o[1], o[2] * 512, o[2] * 512 + 512]);
   }
   return out;
@@ -418,10 +434,8 @@ function describe(m, ops) {
   for (const o of ops || []) {
     const t = o[0];
     if (t === "M" || t === "M-") {
-      if (run && run.t === t && run.as === o[1] && run.v + run.n === o[2] &&
-        (t === "M-" || (run.p + run.n === o[3] && run.f === o[4]))) { run.n++; continue; }
       flush();
-      run = { t, as: o[1], v: o[2], p: o[3], f: o[4], n: 1,
+      run = { t, as: o[1], v: o[2], p: o[3], f: o[4], n: t === "M" ? o[6] : o[3],
         out() {
           return this.t === "M" ? ["c-new", `mapped in as ${this.as}: ${vaOf(this.v)} (${this.n} x 4K) -> ${pageHex(this.p)} ${m.flags[this.f]}`]
             : ["c-gone", `unmapped in as ${this.as}: ${vaOf(this.v)} (${this.n} x 4K)`];
@@ -437,7 +451,15 @@ function describe(m, ops) {
     else if (t === "R") out.push(["c-new", `as ${o[1]} has its PML4 at ${hex(o[2])}`]);
     else if (t === "R-") out.push(["c-gone", `as ${o[1]} is gone`]);
     else if ((t === "M0" || t === "L0") && !o[2]) out.push(["c-gone", `as ${o[1]}: all its ${t === "M0" ? "4K" : "2M"} mappings gone`]);
-    else if (t === "s") out.push(["", `counters: ${o[1].free} pages free, ${o[1].pools.map((p) => `pool ${p[0]} ${p[5]} handed out`).join(", ")}`]);
+    else if (t === "s") {
+      const s = o[1], parts = [];
+      if (s.free !== undefined) parts.push(`${s.free} pages free`);
+      if (s.pools) parts.push(s.pools.map((p) => `pool ${p[0]}: ${p[5]} of ${p[3]} handed out`).join(", "));
+      if (s.mapped) parts.push(s.mapped.map(([a, n]) => `as ${a}: ${n} pages mapped`).join(", "));
+      if (s.heap) parts.push(`heap: ${s.heap[0]} objects, ${s.heap[1]} slabs`);
+      if (s.cr3 !== undefined) parts.push(`CR3 holds as ${s.cr3}`);
+      if (parts.length) out.push(["", "counters: " + parts.join("; ")]);
+    }
   }
   flush();
   return out;
@@ -470,7 +492,7 @@ class Tree {
   }
 
   draw() {
-    const eng = this.pane.engine, ops = this.pane.m.deltas[this.pane.cur] || [];
+    const eng = this.pane.engine, ops = deltaOf(this.pane.m, this.pane.cur);
     const { under } = eng.children();
     this.changedTables = new Set(ops.filter((o) => o[0] === "T" || o[0] === "T-").map((o) => o[1]));
     this.changedMaps = changedMappings(ops);
@@ -691,17 +713,10 @@ const app = {
     this.bind();
     this.compare();
     this.filter();
-    for (const as of [0, ...this.spacesEver()]) {
+    for (const as of [0, ...m.spaces]) {
       if (!$("va-as").querySelector(`option[value="${as}"]`)) $("va-as").append(new Option(`${as}`, `${as}`));
     }
     this.goto(this.n - 1);
-  },
-
-  spacesEver() {
-    const s = new Set();
-    for (const cp of this.main.m.checkpoints) for (const [as] of cp.roots) s.add(as);
-    for (const ops of this.main.m.deltas) for (const o of ops) if (o[0] === "R") s.add(o[1]);
-    return [...s].sort((a, b) => a - b);
   },
 
   drawCats() {
@@ -762,9 +777,9 @@ const app = {
     this.matches = new Set();
     if (q) {
       m.lines.forEach((l, i) => {
-        const x = m.extents[i];
-        if (l.toLowerCase().includes(q) || (addr !== null && x &&
-          ((x[0] <= addr && addr < x[1]) || (x[2] <= addr && addr < x[3])))) this.matches.add(i);
+        const x = m.extents, k = 4 * i;
+        if (l.toLowerCase().includes(q) || (addr !== null &&
+          ((x[k] <= addr && addr < x[k + 1]) || (x[k + 2] <= addr && addr < x[k + 3])))) this.matches.add(i);
       });
     }
     this.vis = [];
@@ -822,16 +837,20 @@ const app = {
     if (c.width !== w) c.width = w;
     const g = c.getContext("2d");
     g.clearRect(0, 0, w, h);
-    const cats = [...new Set(this.main.cats)], rowH = Math.max(2, Math.floor((h - 8) / cats.length));
-    const cols = new Map();
-    this.main.cats.forEach((cat, i) => {
-      const x = Math.floor(i / this.n * w), key = x * 64 + cats.indexOf(cat);
-      cols.set(key, cat);
-    });
-    for (const [key, cat] of cols) {
-      const x = Math.floor(key / 64), row = key % 64;
+    // One row per category (a track), a pixel column per slice of events.
+    if (!this.catRows) {
+      this.catNames = [...new Set(this.main.cats)];
+      const index = new Map(this.catNames.map((c, k) => [c, k]));
+      this.catRows = Uint8Array.from(this.main.cats, (c) => index.get(c));
+    }
+    const cats = this.catNames, rowH = Math.max(2, Math.floor((h - 8) / cats.length));
+    const hit = new Uint8Array(w * cats.length);
+    for (let i = 0; i < this.n; i++) hit[Math.floor(i / this.n * w) * cats.length + this.catRows[i]] = 1;
+    for (let k = 0; k < hit.length; k++) {
+      if (!hit[k]) continue;
+      const cat = cats[k % cats.length];
       g.fillStyle = this.catsShown.has(cat) ? CAT_COLOURS[cat] || "#000" : "#e0e0e0";
-      g.fillRect(x, 4 + row * rowH, 1, rowH - 1);
+      g.fillRect(Math.floor(k / cats.length), 4 + (k % cats.length) * rowH, 1, rowH - 1);
     }
     g.fillStyle = "rgba(255,171,0,.9)";
     for (const i of this.matches || []) g.fillRect(Math.floor(i / this.n * w), 0, 1, 3);

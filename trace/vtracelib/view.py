@@ -26,8 +26,9 @@ ASSETS = os.path.join(ROOT, "trace", "view")
 DOC = os.path.join(ROOT, "docs", "trace-format.md")
 KERNEL_IMAGE = 0xFFFFFFFF80000000   # src/mm/layout.h KERNEL_VMA
 USER_TOP = 0x0000800000000000       # the lower half: user space
-CHECKPOINT_EVERY = 1000             # events between checkpoints, at most
-CHECKPOINT_MIN = 64                 # ... and at least, when deltas outgrow one
+CHECKPOINT_EVERY = 1000             # events between checkpoints, at most,
+CHECKPOINT_GROWTH = 16              # ... or once the deltas since the last one
+                                    # hold this many times its records
 
 
 # --- journaled containers ---------------------------------------------------
@@ -126,6 +127,7 @@ class Recorder:
         self.flag_names = []
         self.watch()
         self.deltas, self.checkpoints, self.last_summary = [], [], None
+        self.last_key = None
         self.ops_since = 0
 
     def watch(self):
@@ -159,11 +161,24 @@ class Recorder:
                 ops += self.read(key, done)
         self.j.keys.clear()
         self.j.pages = []
-        s = self.summary()
-        if s != self.last_summary:
-            ops.append(["s", s])
-            self.last_summary = s
+        ops = packed(ops)
+        key = self.summary_key()
+        if key != self.last_key:  # build the summary only when it may differ
+            self.last_key = key
+            s, last = self.summary(), self.last_summary
+            changed = {k: v for k, v in s.items() if last.get(k) != v}
+            if changed:  # only the fields that changed
+                ops.append(["s", changed])
+                self.last_summary = s
         return ops
+
+    def summary_key(self):
+        """What the summary is made of, cheaply: equal keys, equal summaries."""
+        r = self.r
+        return (r.free, r.usable, r.pages, r.peak_used, r.current_as, len(r.findings),
+                tuple((p.id, len(p.allocated)) for p in r.pools.values()),
+                tuple(r.mapped.values()), tuple(r.levels), len(r.objects), len(r.slabs),
+                len(r.regions), tuple(r.windows), len(r.recursive), len(r.mapped))
 
     def read(self, key, done):
         """The ops that bring a copy of the replay's container up to date at
@@ -225,12 +240,30 @@ class Recorder:
             self.deltas.append(ops)
             self.ops_since += len(ops)
             since = i - self.checkpoints[-1]["at"]
-            if since >= CHECKPOINT_EVERY or (since >= CHECKPOINT_MIN and self.ops_since > size):
+            if since >= CHECKPOINT_EVERY or self.ops_since > CHECKPOINT_GROWTH * size:
                 c = self.checkpoint(i)
                 size = len(c["maps"]) + len(c["large"]) + len(c["tables"]) + len(c["bitmap"])
                 self.checkpoints.append(c)
                 self.ops_since = 0
         return self
+
+
+def packed(ops):
+    """Runs of 4K mapping ops as one op with a count: ["M", as, vpn, ppn,
+    flags, seq, pages] maps pages consecutive in VA and PA, ["M-", as, vpn,
+    pages] unmaps them."""
+    out = []
+    for op in ops:
+        last = out[-1] if out else None
+        if op[0] == "M" and last and last[0] == "M" and last[1] == op[1] and \
+                last[2] + last[6] == op[2] and last[3] + last[6] == op[3] and last[4:6] == op[4:6]:
+            last[6] += 1
+        elif op[0] == "M-" and last and last[0] == "M-" and last[1] == op[1] and \
+                last[2] + last[3] == op[2]:
+            last[3] += 1
+        else:
+            out.append(op + [1] if op[0] in ("M", "M-") else op)
+    return out
 
 
 def runs(why, lo, hi):
@@ -277,17 +310,21 @@ def event_docs():
 
 
 def extents(events):
-    """Per event [va first page, va end page, pa first, pa end] or None (search)."""
+    """The pages each event touches, for the search by address: a flat list,
+    per event va first page, va end page, pa first page, pa end page (0 0: none)."""
     out = []
     for e in events:
-        va, pa = commands.extent(e, "va"), commands.extent(e, "pa")
-        if va is None and pa is None:
-            out.append(None)
-            continue
-        va = va or (0, 0)
-        pa = pa or (0, 0)
-        out.append([va[0] >> 12, -(-va[1] // PAGE), pa[0] >> 12, -(-pa[1] // PAGE)])
+        va = commands.extent(e, "va") or (0, 0)
+        pa = commands.extent(e, "pa") or (0, 0)
+        out += [va[0] >> 12, -(-va[1] // PAGE), pa[0] >> 12, -(-pa[1] // PAGE)]
     return out
+
+
+def spaces_ever(rec):
+    """Every address space that had a PML4 at some event."""
+    seen = {a for c in rec.checkpoints for a, _ in c["roots"]}
+    seen |= {op[1] for ops in rec.deltas for op in ops if op[0] == "R"}
+    return sorted(seen)
 
 
 def model(path, trace):
@@ -295,8 +332,11 @@ def model(path, trace):
     cmd = re.search(r'cmdline="([^"]*)"', trace.header)
     return {"file": os.path.basename(path), "header": trace.header,
             "cmdline": cmd.group(1) if cmd else "", "status": trace.status,
-            "lines": [e.line for e in trace.events], "extents": extents(trace.events),
-            "deltas": rec.deltas, "checkpoints": rec.checkpoints,
+            "lines": "\n".join(e.line for e in trace.events),
+            "extents": extents(trace.events),
+            # one JSON text an event: the page parses only those it applies
+            "deltas": [json.dumps(d, separators=(",", ":")) for d in rec.deltas],
+            "checkpoints": rec.checkpoints, "spaces": spaces_ever(rec),
             "flags": rec.flag_names, "reasons": list(REASONS),
             "findings": [str(f) for f in trace.findings + rec.r.findings][:50],
             "large": LARGE}
@@ -351,6 +391,6 @@ def view(args):
         sys.stderr.write(f"vtrace: cannot write {args.output}: {e.strerror}\n")
         return 2
     m = data["traces"][0]
-    print(f"wrote {args.output}: {len(m['lines'])} events, {len(m['checkpoints'])} "
+    print(f"wrote {args.output}: {len(t.events)} events, {len(m['checkpoints'])} "
           f"checkpoints" + (f"; compared with {args.compare}" if args.compare else ""))
     return 0
