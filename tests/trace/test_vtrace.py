@@ -361,6 +361,25 @@ class Tools(Base):
         self.assertIn("<svg", svg)
         self.assertIn("PML4 0x400000", svg)
         self.assertIn("#e53935", svg)  # kernel pages are drawn
+        self.assertIn("kernel image: 256 page(s), 1.0 MiB", svg)
+        self.assertIn("pool 0: 16 page(s)", svg)
+        self.assertRegex(svg, r"\d+\.\d MiB free \(folded\)")
+        self.assertIn("<title>0x200000&#45;0x2fffff kernel image, 256 pages</title>", svg)
+        self.assertNotIn("xlink:title", svg)  # browsers show <title>, not this
+
+    def test_draw_names_the_flags_of_leaves_and_draws_few_empty_tables(self):
+        ev = self.events()[:-1]
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffc")
+        ev = ev[:i + 1] + ["test.end name=generated failures=0"]
+        for k in range(3):  # three empty PDPTs: few enough to be drawn
+            ev[i:i] = gen.table(0x409000 + k * 0x1000, 3, 0x400000, 300 + k)
+        path = os.path.join(TMP, "draw2.svg")
+        rc, out, err = vtrace("draw", "@", "-o", path, data=gen.write(ev, status="fail"))
+        self.assertEqual(rc, 0, err)
+        svg = open(path).read()
+        self.assertIn("4 x 4K P|W|NX|OWN", svg)
+        self.assertEqual(svg.count(">0 present<"), 3)
+        self.assertNotIn("not drawn", svg)
 
     def test_perfetto_writes_valid_json_with_counters(self):
         path = os.path.join(TMP, "p.json")
@@ -369,7 +388,13 @@ class Tools(Base):
         doc = json.load(open(path))
         free = [e for e in doc["traceEvents"] if e.get("name") == "free pages"]
         self.assertEqual(free[-1]["args"]["free"], 15855)
-        self.assertTrue(any(e["ph"] == "B" and e["name"] == "generated" for e in doc["traceEvents"]))
+        spans = [(e["name"], e["ts"], e["dur"]) for e in doc["traceEvents"] if e["ph"] == "X"]
+        self.assertIn(("generated", 2, 42), spans)  # test.begin at 2, test.end at 44
+        tracks = {e["args"]["name"]: e["tid"] for e in doc["traceEvents"]
+                  if e["ph"] == "M" and e["name"] == "thread_name"}
+        by_cat = {(e["cat"], e["tid"]) for e in doc["traceEvents"] if e["ph"] == "i"}
+        self.assertEqual({tracks[c] for c, _ in by_cat}, {t for _, t in by_cat})
+        self.assertGreaterEqual(len(by_cat), 6)
 
     def test_check_replays_a_200k_event_trace_clean(self):
         # Its speed is measured by `make bench` (vtrace row), not here.
