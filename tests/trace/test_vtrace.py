@@ -25,6 +25,7 @@ import gen  # noqa: E402
 
 from vtrace_base import TMP, Base, check, vtrace  # noqa: E402
 import test_vtrace_alloc  # noqa: E402
+import test_vtrace_view  # noqa: E402
 
 
 class Frame(Base):
@@ -563,7 +564,7 @@ def main():
     tap = "--tap" in sys.argv
     names = [a for a in sys.argv[1:] if a != "--tap"]
     loader = unittest.TestLoader()
-    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc)
+    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view)
              for s in loader.loadTestsFromModule(m) for t in s]
     tests = [t for t in tests if not names or any(n in t.id() for n in names)]
     failed = 0
