@@ -6,7 +6,8 @@
 //   node tests/browser/bench_view.js PAGE.html [JUMPS]
 //
 // Prints one JSON object: open_ms (navigation to the first drawn state,
-// as the page's own clock measures it, and as seen from outside),
+// as the page's own clock measures it, and as seen from outside), read_ms
+// (of which: the browser reading the file),
 // jump_ms (median and max of JUMPS jumps to random events: the redraw of
 // every panel, layout included, until the next frame).
 "use strict";
@@ -18,7 +19,8 @@ async function main() {
   const started = Date.now();
   const { page, errors } = await open(b.context, file);
   const outside = Date.now() - started;
-  const inside = await page.evaluate(() => performance.now());
+  const inside = await page.evaluate(() => window.vitrine.readyAt);
+  const read = await page.evaluate(() => performance.getEntriesByType("navigation")[0].responseEnd);
   const events = await page.evaluate(() => window.vitrine.n);
   const times = [];
   let seed = 12345;
@@ -35,7 +37,7 @@ async function main() {
   times.sort((x, y) => x - y);
   await b.close();
   const r = (x) => Math.round(x * 10) / 10;
-  console.log(JSON.stringify({ events, open_ms: r(inside), open_ms_outside: outside,
+  console.log(JSON.stringify({ events, open_ms: r(inside), read_ms: r(read), open_ms_outside: outside,
     jumps, jump_ms_median: r(times[times.length >> 1]), jump_ms_max: r(times[times.length - 1]),
     errors }));
 }

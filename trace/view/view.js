@@ -8,7 +8,9 @@
 // It never reads an event's keys to decide what changed.
 "use strict";
 
+const STARTED = performance.now();
 const DATA = JSON.parse(document.getElementById("data").textContent);
+const PARSED = performance.now();
 for (const m of DATA.traces) m.lines = m.lines ? m.lines.split("\n") : [];
 // An event's delta, parsed when first needed (a page of 100,000 events opens fast).
 const deltaOf = (m, i) => {
@@ -717,6 +719,8 @@ const app = {
       if (!$("va-as").querySelector(`option[value="${as}"]`)) $("va-as").append(new Option(`${as}`, `${as}`));
     }
     this.goto(this.n - 1);
+    this.readyAt = performance.now();
+    this.phases = { script: STARTED, parsed: PARSED, ready: this.readyAt };
   },
 
   drawCats() {
@@ -774,6 +778,7 @@ const app = {
     const m = this.main.m;
     let addr = null;
     if (/^0x[0-9a-f]+$/.test(q)) addr = Number(BigInt(q) >> 12n & ((1n << 52n) - 1n));
+    if (addr !== null && typeof m.extents === "string") m.extents = JSON.parse(m.extents);
     this.matches = new Set();
     if (q) {
       m.lines.forEach((l, i) => {

@@ -333,7 +333,8 @@ def model(path, trace):
     return {"file": os.path.basename(path), "header": trace.header,
             "cmdline": cmd.group(1) if cmd else "", "status": trace.status,
             "lines": "\n".join(e.line for e in trace.events),
-            "extents": extents(trace.events),
+            # a JSON text, parsed by the page at its first search by address
+            "extents": json.dumps(extents(trace.events), separators=(",", ":")),
             # one JSON text an event: the page parses only those it applies
             "deltas": [json.dumps(d, separators=(",", ":")) for d in rec.deltas],
             "checkpoints": rec.checkpoints, "spaces": spaces_ever(rec),
