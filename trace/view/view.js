@@ -311,7 +311,7 @@ class Pane {
       div.append(el("span", "lab", g.gap ? `${sizeText(g.pages)} free` : nice(g.label)));
       div.append(el("span", "lab", g.gap ? "" : sizeText(g.pages)));
       strip.append(div);
-      const tick = el("span", "", pageHex(g.first));
+      const tick = el("span", "", g.weight >= 4 || g.gap ? pageHex(g.first) : "");
       tick.style.flexGrow = g.weight;
       tick.style.flexBasis = "0";
       axis.append(tick);
@@ -486,6 +486,7 @@ class Tree {
     this.pane = pane;
     this.root = root;
     this.open = new Set();
+    this.seen = new Set(); // PML4s shown before: a new one starts open
     root.addEventListener("toggle", (ev) => {
       const d = ev.target;
       if (!d.dataset || !d.dataset.key) return;
@@ -498,6 +499,9 @@ class Tree {
     const { under } = eng.children();
     this.changedTables = new Set(ops.filter((o) => o[0] === "T" || o[0] === "T-").map((o) => o[1]));
     this.changedMaps = changedMappings(ops);
+    for (const pa of eng.roots.values()) {
+      if (!this.seen.has(pa)) { this.seen.add(pa); this.open.add(String(pa)); }
+    }
     for (const pa of this.changedTables) this.openPath(pa);
     for (const [as, v] of this.changedMaps) this.openLeaf(as, v);
     this.root.replaceChildren();
