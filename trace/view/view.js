@@ -539,8 +539,9 @@ class Tree {
     const s = this.pane.engine.summary;
     const sum = el("summary");
     const kids = (this.pane.engine.children().under.get(t[0]) || []).length;
-    sum.append(prefix || "", el("span", "lvl", LEVEL[t[1]]), ` ${hex(t[0])} `,
-      el("span", "", `va ${vaOf(t[4])} `), el("span", "region", regionOf(s, t[4])), ` (pool ${t[5]}, made by event ${t[6]})`);
+    const where = t[1] === 4 ? [] : [el("span", "", `va ${vaOf(t[4])} `), el("span", "region", regionOf(s, t[4]))];
+    sum.append(prefix || "", el("span", "lvl", LEVEL[t[1]]), ` ${hex(t[0])} `, ...where,
+      ` (pool ${t[5]}, made by event ${t[6]}, ${kids} table(s) below)`);
     d.append(sum);
     if (this.changedTables.has(t[0])) d.classList.add("changed");
     if (this.open.has(d.dataset.key)) { d.open = true; this.fill(d, t, as); }
