@@ -301,4 +301,22 @@ test("compare_marks_the_first_divergence_of_a_mutated_trace", async (ctx) => {
   await page.close();
 });
 
+test("a_trace_without_events_or_without_a_bitmap_opens_without_errors", async (ctx) => {
+  const script = "import sys; sys.path.insert(0, 'tests/trace'); import gen; " +
+    `open(sys.argv[1], 'wb').write(gen.write([])); ` +
+    "open(sys.argv[2], 'wb').write(gen.write([e for e in gen.clean_events() " +
+    "if not e.startswith(('pmm', 'stat.pmm'))], cats='boot,cpu,ptp,pt,vm,tlb,test,err,warn'))";
+  const empty = path.join(OUT, "empty.log"), nopmm = path.join(OUT, "nopmm.log");
+  python(["-c", script, empty, nopmm]);
+  for (const [file, at, text] of [[empty, "0", "0 events"], [nopmm, "35", "No bitmap yet"]]) {
+    const html = file.replace(/\.log$/, ".html");
+    vtrace("view", file, "-o", html);
+    const page = await opened(ctx, html);
+    assert.strictEqual(await page.getAttribute("body", "data-at"), at, file);
+    assert.ok((await page.textContent("body")).includes(text), `${file}: no "${text}"`);
+    assert.deepStrictEqual(ctx.errors, [], file);
+    await page.close();
+  }
+});
+
 main().catch((e) => { console.error(e); console.log("not ok 1 - the_browser_starts"); process.exit(1); });

@@ -794,7 +794,7 @@ const app = {
     }
     this.vis = [];
     for (let i = 0; i < this.n; i++) if (this.catsShown.has(this.main.cats[i])) this.vis.push(i);
-    if (!this.vis.length) this.vis = [0];
+    if (!this.vis.length && this.n) this.vis = [this.cur || 0]; // every category hidden
     $("search-count").textContent = q ? `${this.matches.size} match(es)` : "";
     this.main.setVisible(this.vis, this.matches);
     for (const p of this.panes.slice(1)) p.setVisible(p.m.lines.map((_, i) => i), null);
@@ -829,7 +829,7 @@ const app = {
   goto(i) {
     if (i === undefined || Number.isNaN(i)) return;
     const t0 = performance.now();
-    this.cur = Math.max(0, Math.min(this.n - 1, i));
+    this.cur = this.n ? Math.max(0, Math.min(this.n - 1, i)) : -1;
     for (const p of this.panes) p.show(this.cur);
     this.tree.draw();
     $("scrub").value = this.cur;
