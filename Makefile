@@ -2,6 +2,7 @@
 #
 #   make            the ISO (build/vitrine.iso)
 #   make run        boot the demo in Bochs; the trace is printed and saved
+#   make view       the demo's trace in the offline viewer (build/view.html)
 #   make check      every test: host units, sanitizers, toolkit, scenarios
 #   make debug      Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
 #   make handout LAB=N OUT=DIR   the student tree of lab N (docs/labs/)
@@ -43,7 +44,7 @@ HOST_TEST_C := $(wildcard tests/host/*.c)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h) $(GEN_H)
 
-.PHONY: schema-doc all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
+.PHONY: schema-doc all iso kernel run view run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
 all: iso
 
 help:
@@ -52,8 +53,15 @@ help:
 # --- packages -------------------------------------------------------------
 DEBIAN_PACKAGES := nasm bochs bochsbios vgabios bochs-term grub-pc-bin \
 	grub-common xorriso mtools qemu-system-x86 graphviz libcriterion-dev \
-	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3
-deps: $(BUILD)/.deps
+	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3 chromium nodejs
+# The browser tests' npm packages (playwright-core, which drives Debian's
+# /usr/bin/chromium and downloads no browser), from the committed lock.
+BROWSER_NPM := tests/browser/node_modules/.package-lock.json
+deps: $(BUILD)/.deps $(BROWSER_NPM)
+$(BROWSER_NPM): tests/browser/package-lock.json | $(BUILD)/.deps
+	@command -v npm >/dev/null || { SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null || exit 1; }
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
 $(BUILD)/.deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -102,6 +110,14 @@ $(BUILD)/vitrine.iso: $(BUILD)/kernel.elf grub/grub.cfg tests/vm
 run: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	$(PYTHON) tests/vm run --cmdline "$(CMDLINE)" --out $(BUILD)/run --print
 
+# `make view`: the demo's trace as one offline page (trace/vtrace view),
+# opened in a browser when there is a display (docs/trace-tools.md).
+view: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
+	@[ -f $(BUILD)/run/trace.log ] || $(PYTHON) tests/vm run --cmdline "$(CMDLINE)" --out $(BUILD)/run
+	$(PYTHON) trace/vtrace view $(BUILD)/run/trace.log -o $(BUILD)/view.html
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] && command -v xdg-open >/dev/null; then \
+		xdg-open $(BUILD)/view.html; else echo "open $(BUILD)/view.html in a browser"; fi
+
 run-qemu: $(BUILD)/kernel.elf
 	$(PYTHON) tests/vm run --emulator qemu --cmdline "$(CMDLINE)" --out $(BUILD)/run-qemu --print
 
@@ -116,7 +132,7 @@ $(BUILD)/host/tests: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(HOST_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
 
-check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests
+check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests $(BROWSER_NPM)
 	$(PYTHON) tests/check $(if $(T),--only $(T))
 
 clean:

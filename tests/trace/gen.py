@@ -167,3 +167,29 @@ def alloc_events():
     ev += kalloc_unmap(slab, HEAP_PA, 1, last=True)
     ev += [heap_stat([], 0, 0, "-"), "test.end name=generated failures=0"]
     return ev
+
+
+def churn_events(count):
+    """About count events of a kernel that maps and unmaps all the time (the
+    viewer's speed bench): clean_events' bring-up minus its kalloc story,
+    one PT kept for the kalloc window, then allocations of 1 to 8 pages
+    (pmm.set, vm.map) with up to 32 alive; the oldest is unmapped,
+    invalidated and freed first. Consistent under replay."""
+    ev = clean_events()[:26]  # up to and with the first stat.pmm
+    ev += table(0x406000, 3, 0x400000, 384) + table(0x407000, 2, 0x406000, 0)
+    ev += table(0x408000, 1, 0x407000, 0)
+    live, slot, frame, k = [], 0, 0, 0
+    while len(ev) < count - 1:
+        n = 1 + k % 8
+        k += 1
+        if len(live) == 32:
+            va, pa, m = live.pop(0)
+            ev += [f"vm.unmap as=0 va={va:#x} n={m}", f"tlb.invlpg va={va:#x} n={m}",
+                   f"pmm.clear pa={pa:#x} n={m} why=free"]
+        slot = 0 if slot + n > 512 else slot
+        frame = 0 if frame + n > 4096 else frame
+        va, pa = KALLOC_VA + slot * 4096, KALLOC_PA + frame * 4096
+        ev += [f"pmm.set pa={pa:#x} n={n} why=alloc", vm_map(va, pa, n, "P|W|NX")]
+        live.append((va, pa, n))
+        slot, frame = slot + n, frame + n
+    return ev + ["test.end name=generated failures=0"]

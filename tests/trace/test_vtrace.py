@@ -25,6 +25,7 @@ import gen  # noqa: E402
 
 from vtrace_base import TMP, Base, check, vtrace  # noqa: E402
 import test_vtrace_alloc  # noqa: E402
+import test_vtrace_view  # noqa: E402
 
 
 class Frame(Base):
@@ -463,6 +464,25 @@ class Tools(Base):
         self.assertIn("<svg", svg)
         self.assertIn("PML4 0x400000", svg)
         self.assertIn("#e53935", svg)  # kernel pages are drawn
+        self.assertIn("kernel image: 256 page(s), 1.0 MiB", svg)
+        self.assertIn("pool 0: 16 page(s)", svg)
+        self.assertRegex(svg, r"\d+\.\d MiB free \(folded\)")
+        self.assertIn("<title>0x200000&#45;0x2fffff kernel image, 256 pages</title>", svg)
+        self.assertNotIn("xlink:title", svg)  # browsers show <title>, not this
+
+    def test_draw_names_the_flags_of_leaves_and_draws_few_empty_tables(self):
+        ev = self.events()[:-1]
+        i = gen.index_of(ev, "vm.map as=0 va=0xffffc")
+        ev = ev[:i + 1] + ["test.end name=generated failures=0"]
+        for k in range(3):  # three empty PDPTs: few enough to be drawn
+            ev[i:i] = gen.table(0x409000 + k * 0x1000, 3, 0x400000, 300 + k)
+        path = os.path.join(TMP, "draw2.svg")
+        rc, out, err = vtrace("draw", "@", "-o", path, data=gen.write(ev, status="fail"))
+        self.assertEqual(rc, 0, err)
+        svg = open(path).read()
+        self.assertIn("4 x 4K P|W|NX|OWN", svg)
+        self.assertEqual(svg.count(">0 present<"), 3)
+        self.assertNotIn("not drawn", svg)
 
     def test_perfetto_writes_valid_json_with_counters(self):
         path = os.path.join(TMP, "p.json")
@@ -471,7 +491,13 @@ class Tools(Base):
         doc = json.load(open(path))
         free = [e for e in doc["traceEvents"] if e.get("name") == "free pages"]
         self.assertEqual(free[-1]["args"]["free"], 15855)
-        self.assertTrue(any(e["ph"] == "B" and e["name"] == "generated" for e in doc["traceEvents"]))
+        spans = [(e["name"], e["ts"], e["dur"]) for e in doc["traceEvents"] if e["ph"] == "X"]
+        self.assertIn(("generated", 2, 43), spans)  # test.begin at 2, test.end at 45
+        tracks = {e["args"]["name"]: e["tid"] for e in doc["traceEvents"]
+                  if e["ph"] == "M" and e["name"] == "thread_name"}
+        by_cat = {(e["cat"], e["tid"]) for e in doc["traceEvents"] if e["ph"] == "i"}
+        self.assertEqual({tracks[c] for c, _ in by_cat}, {t for _, t in by_cat})
+        self.assertGreaterEqual(len(by_cat), 6)
 
     def test_check_replays_a_200k_event_trace_clean(self):
         # Its speed is measured by `make bench` (vtrace row), not here.
@@ -635,7 +661,7 @@ def main():
     tap = "--tap" in sys.argv
     names = [a for a in sys.argv[1:] if a != "--tap"]
     loader = unittest.TestLoader()
-    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc)
+    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view)
              for s in loader.loadTestsFromModule(m) for t in s]
     tests = [t for t in tests if not names or any(n in t.id() for n in names)]
     failed = 0
