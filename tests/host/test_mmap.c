@@ -98,6 +98,7 @@ Test(mmap, bad_specs_are_one_readable_error_each)
 		{ "100000:1000:ram", "bad TYPE" },
 		{ "100000:1000:1,,", "empty item" },
 		{ "esize:x", "bad decimal number" },
+		{ "esize:2a", "bad decimal number" }, /* 'a' is no decimal digit */
 		{ "esize:128,100000:1000:1", "entry size too large" },
 		{ "10000000000000000:1000:1", "bad hex BASE" },
 	};
@@ -152,6 +153,17 @@ Test(mmap, a_clean_map_gives_page_aligned_usable_ranges)
 	cr_assert(strstr(t, "8 mmap.usable base=0x100000 len=0x7ef0000\n"));
 	cr_assert(strstr(t, "9 mmap.done usable_pages=32655 highest=0x7ff0000\n"));
 	cr_assert_eq(host_trace_count(" warn."), 0);
+}
+
+/* Found by make mutate: no test had a usable range starting inside a page,
+ * so rounding its start down (a page partly firmware's) went unnoticed. */
+Test(mmap, a_range_starting_inside_a_page_starts_at_the_next_page)
+{
+	struct mmap_usable u;
+	cr_assert_eq(analyse("0:9f000:usable,100800:7000:usable", &u), STATUS_OK);
+	cr_assert_eq(u.count, 2);
+	assert_range(&u, 1, 0x101000, 0x6000);
+	cr_assert_eq(u.pages, 0x9f + 6);
 }
 
 Test(mmap, unsorted_entries_are_sorted_with_one_warning)
@@ -273,6 +285,8 @@ Test(mmap, a_map_without_usable_ram_above_1_mib_is_rejected)
 	assert_rejected(analyse("0:9f000:1,100000:7000000:2", &u),
 			"no_usable_above_1mib");
 	assert_rejected(analyse("100000:800:1", &u), "no_usable_above_1mib");
+	/* RAM that ends exactly at 1 MiB has nothing above it (make mutate). */
+	assert_rejected(analyse("0:100000:1", &u), "no_usable_above_1mib");
 }
 
 /* ---- the boot information ------------------------------------------------------ */
