@@ -188,6 +188,7 @@ Test(cmdline, reports_the_bad_word_and_why)
 	expect_bad("break=99999999999999999999", "break=99999999999999999999",
 		   "bad event number (1 or more)");
 	expect_bad("pool=4", "pool=4", "bad pool size (8 to 65536 pages)");
+	expect_bad("pool=65537", "pool=65537", "bad pool size (8 to 65536 pages)");
 	expect_bad("trace=pmm,nope", "trace=pmm,nope", "unknown trace category");
 	expect_bad("run=Demo", "run=Demo", "bad name (a-z 0-9 _ -, at most 47)");
 	expect_bad("mmap=", "mmap=", "empty memory map");
