@@ -22,8 +22,13 @@ struct host_cpu_log host_cpu;
 
 void host_memory_init(uint64_t bytes)
 {
-	free(memory);
-	memory = aligned_alloc(4096, bytes);
+	/* The same size again (a fuzz target's next input): the block is
+	 * kept and only zeroed, sparing a large free and allocation, which
+	 * under ASan also poisons and unpoisons all of it. */
+	if (!memory || bytes != memory_bytes) {
+		free(memory);
+		memory = aligned_alloc(4096, bytes);
+	}
 	if (!memory) {
 		fprintf(stderr, "host: cannot allocate %lu bytes\n", bytes);
 		abort();
