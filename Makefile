@@ -44,7 +44,7 @@ HOST_TEST_C := $(wildcard tests/host/*.c)
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h) $(GEN_H)
 
-.PHONY: schema-doc all iso kernel run view run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
+.PHONY: schema-doc all iso kernel run view run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets mutate
 all: iso
 
 help:
@@ -137,6 +137,13 @@ check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests $(BROWSER_NPM
 
 clean:
 	rm -rf $(BUILD)
+
+# `make mutate [ONLY=name]`: each bug of tests/mutants.txt in a scratch copy
+# (build/mutate/tree); host tests first, the whole suite for survivors;
+# prints "K killed of N" (docs/robustness.md). Slow: not part of check.
+ONLY ?=
+mutate: $(BUILD)/.deps
+	$(PYTHON) tests/mutate $(if $(ONLY),--only $(ONLY))
 
 # --- labs (docs/labs/) ------------------------------------------------------
 # `make handout LAB=N OUT=DIR` writes the student tree of lab N: the code

@@ -60,6 +60,19 @@ static bool valid_name(const char *s, size_t len)
 	return true;
 }
 
+/* The keys, in cmdline.h's order; a key's bit in `seen` is 1 << index. */
+static const char *const keys[] = { "run", "trace", "break", "pool", "mmap" };
+#define KEY_COUNT (sizeof keys / sizeof keys[0])
+
+/* Index of w's key in keys, or KEY_COUNT for an unknown key. */
+static unsigned key_index(const struct word *w)
+{
+	unsigned i = 0;
+	while (i < KEY_COUNT && !key_is(w, keys[i]))
+		i++;
+	return i;
+}
+
 /* Applies one key=value word; returns NULL or the reason it is bad. */
 static const char *apply(const struct word *w, struct boot_config *cfg)
 {
@@ -125,6 +138,7 @@ status_t cmdline_parse(const char *text, struct boot_config *cfg,
 			 "command line longer than 1024 bytes");
 		return STATUS_BAD_CMDLINE;
 	}
+	uint32_t seen = 0; /* keys already given */
 	while (*p) {
 		if (*p == ' ' || *p == '\t') {
 			p++;
@@ -143,7 +157,12 @@ status_t cmdline_parse(const char *text, struct boot_config *cfg,
 		}
 		w.value = start + w.key_len + 1;
 		w.value_len = len - w.key_len - 1;
-		const char *reason = apply(&w, cfg);
+		/* A second run= (or any key) is refused, not "last wins": the
+		 * line would boot what only one of its words says. */
+		unsigned key = key_index(&w);
+		const char *reason = key < KEY_COUNT && (seen >> key & 1)
+					     ? "key given twice" : apply(&w, cfg);
+		seen |= key < KEY_COUNT ? 1u << key : 0;
 		if (reason) {
 			describe(err, start, len, reason);
 			return STATUS_BAD_CMDLINE;

@@ -9,8 +9,9 @@
  *   mmap=SPEC     replace the firmware memory map (docs/pmm.md)
  *
  * Words are separated by spaces; every word must be key=value with a known
- * key and a valid value. Anything else is an error that names the word, so a
- * typo never silently boots a different configuration.
+ * key and a valid value, and no key may be given twice. Anything else is an
+ * error that names the word, so a typo never silently boots a different
+ * configuration.
  */
 #ifndef VITRINE_CMDLINE_H
 #define VITRINE_CMDLINE_H

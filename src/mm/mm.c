@@ -13,8 +13,10 @@
 #include "pmm.h"
 #include "trace.h"
 
-/* First MiB, kernel, boot information, and up to this many modules. */
-#define MM_MAX_RESERVED 16
+/* Slots for the first MiB, kernel, boot information and modules: modules
+ * loaded one after the other share one, so this bounds only scattered
+ * ones; more is refused (mmap_reservations), never dropped. */
+#define MM_MAX_RESERVED 64
 
 static struct mmap_usable usable;
 
@@ -26,10 +28,12 @@ static status_t mm_init_pmm(const struct mb2_info *mbi, paddr_t mbi_pa,
 	status_t st = mmap_load(mbi, cfg, &usable);
 	if (st != STATUS_OK)
 		return st;
-	struct pmm_region reserved[MM_MAX_RESERVED];
-	size_t n = mmap_reservations(mbi, mbi_pa, image->phys_start,
-				     image->phys_end, reserved,
-				     MM_MAX_RESERVED);
+	static struct pmm_region reserved[MM_MAX_RESERVED];
+	size_t n;
+	st = mmap_reservations(mbi, mbi_pa, image->phys_start, image->phys_end,
+			       reserved, MM_MAX_RESERVED, &n);
+	if (st != STATUS_OK)
+		return st;
 	st = pmm_init(usable.ranges, usable.count, reserved, n);
 	if (st == STATUS_NO_MEMORY) /* the map is too small for the bitmap */
 		return trace_error(STATUS_BAD_MMAP, "why=no_room_for_bitmap usable_pages=%lu",

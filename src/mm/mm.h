@@ -25,7 +25,8 @@ struct kernel_image {
  * information (readable), mbi_pa its physical address. Writes boot.stage
  * name=pmm when the bitmap is live.
  *
- * Fails with BAD_MMAP (the map is unusable, or too small for the bitmap),
+ * Fails with BAD_MMAP (the map is unusable or too small for the bitmap, or
+ * more scattered reservations than fit: mmap_reservations),
  * BAD_CMDLINE (a bad mmap=SPEC): bad boot input, the kernel stops with
  * status=reject; any other status means memory ran out (status=oom).
  */

@@ -258,37 +258,60 @@ status_t mmap_load(const struct mb2_info *mbi, const struct boot_config *cfg,
 	return mmap_read_tag((const void *)tag, "multiboot2", out);
 }
 
-/* Appends [lo, hi) rounded out to pages, with one mmap.reserve event. */
-static size_t reserve(struct pmm_region *out, size_t n, size_t max,
-		      uint64_t lo, uint64_t hi, enum pmm_reason why)
+/* The reservations found so far: out[0..n), room for max. */
+struct reservations {
+	struct pmm_region *out;
+	size_t n, max;
+	status_t st; /* STATUS_OK until one does not fit */
+};
+
+/* Adds [lo, hi) rounded out to pages, with one mmap.reserve event. It
+ * joins the last slot if it touches it with the same reason (GRUB puts
+ * modules one after the other); past max it fails the whole call. */
+static void reserve(struct reservations *r, uint64_t lo, uint64_t hi,
+		    enum pmm_reason why)
 {
 	lo &= ~PAGE_MASK;
 	hi = (hi + PAGE_MASK) & ~PAGE_MASK;
-	if (lo >= hi || n >= max)
-		return n;
-	out[n] = (struct pmm_region){ lo, (hi - lo) / PAGE_SIZE, why };
+	if (lo >= hi || r->st != STATUS_OK)
+		return;
 	trace_mmap_reserve(lo, hi - lo, why);
-	return n + 1;
+	struct pmm_region *last = r->n > 0 ? &r->out[r->n - 1] : NULL;
+	uint64_t last_end = last ? last->base + last->pages * PAGE_SIZE : 0;
+	if (last && last->reason == why && lo <= last_end && hi >= last->base) {
+		uint64_t base = lo < last->base ? lo : last->base;
+		uint64_t end = hi > last_end ? hi : last_end;
+		*last = (struct pmm_region){ base, (end - base) / PAGE_SIZE, why };
+		return;
+	}
+	if (r->n >= r->max) {
+		r->st = trace_error_in(STATUS_BAD_MMAP, "mmap_reservations",
+				       "why=too_many_reservations base=%#lx max=%zu",
+				       lo, r->max);
+		return;
+	}
+	r->out[r->n++] = (struct pmm_region){ lo, (hi - lo) / PAGE_SIZE, why };
 }
 
-size_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
-			 paddr_t kernel_start, paddr_t kernel_end,
-			 struct pmm_region *out, size_t max)
+status_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
+			   paddr_t kernel_start, paddr_t kernel_end,
+			   struct pmm_region *out, size_t max, size_t *count)
 {
-	size_t n = reserve(out, 0, max, 0, MMAP_FIRST_MIB, PMM_FIRST_MIB);
-	n = reserve(out, n, max, kernel_start, kernel_end, PMM_KERNEL);
-	if (!mbi)
-		return n;
-	n = reserve(out, n, max, mbi_pa, mbi_pa + mbi->total_size,
-		    PMM_BOOTINFO);
+	struct reservations r = { out, 0, max, STATUS_OK };
+	reserve(&r, 0, MMAP_FIRST_MIB, PMM_FIRST_MIB);
+	reserve(&r, kernel_start, kernel_end, PMM_KERNEL);
+	if (mbi)
+		reserve(&r, mbi_pa, mbi_pa + mbi->total_size, PMM_BOOTINFO);
 	const struct mb2_tag *tag = NULL;
-	while ((tag = mb2_next_tag(mbi, tag, MB2_TAG_MODULE))) {
+	while (mbi && r.st == STATUS_OK &&
+	       (tag = mb2_next_tag(mbi, tag, MB2_TAG_MODULE))) {
 		const struct mb2_tag_module *m = (const void *)tag;
 		if (tag->size < sizeof *m) { /* ends before mod_start: unread */
 			trace_warn_mmap_bad_module(tag->size);
 			continue;
 		}
-		n = reserve(out, n, max, m->mod_start, m->mod_end, PMM_MODULE);
+		reserve(&r, m->mod_start, m->mod_end, PMM_MODULE);
 	}
-	return n;
+	*count = r.n;
+	return r.st;
 }

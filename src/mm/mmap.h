@@ -85,11 +85,15 @@ status_t mmap_spec_to_tag(const char *spec, size_t len, void *buf,
  * The ranges taken before allocation starts: the first MiB, the kernel image
  * [kernel_start, kernel_end), the boot information at mbi_pa and every
  * module, each rounded out to whole pages; one mmap.reserve event each.
- * Returns how many were written to out (at most max).
+ * Ranges of the same reason that touch or overlap the previous one share
+ * its slot of out (GRUB loads modules one after the other), so only
+ * scattered ones take a slot each. Writes how many slots were used to
+ * *count. Fails with BAD_MMAP (err.bad_mmap why=too_many_reservations)
+ * when they need more than max slots: no range is ever left out silently.
  */
-size_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
-			 paddr_t kernel_start, paddr_t kernel_end,
-			 struct pmm_region *out, size_t max);
+status_t mmap_reservations(const struct mb2_info *mbi, paddr_t mbi_pa,
+			   paddr_t kernel_start, paddr_t kernel_end,
+			   struct pmm_region *out, size_t max, size_t *count);
 
 /* "usable", "reserved", "acpi", "nvs", "bad", or NULL for another number. */
 const char *mmap_type_name(uint32_t type);

@@ -3,8 +3,8 @@
  *
  * The input bytes, cut at the first NUL, are a kernel command line. The
  * model below is a second, deliberately plain reading of the rules in
- * src/lib/cmdline.h (split on blanks, key=value, five keys, a line of at
- * most CMDLINE_MAX bytes). For every input the real parser and the model
+ * src/lib/cmdline.h (split on blanks, key=value, five keys each given at
+ * most once, a line of at most CMDLINE_MAX bytes). For every input the real parser and the model
  * must agree on: accept or reject, which word is rejected, and every field
  * of struct boot_config, including after a rejection ("the defaults and
  * whatever came before the bad word"). Any disagreement aborts, and
@@ -126,17 +126,26 @@ static void model_parse(const char *text, struct model *m)
 		m->bad_word = text + CMDLINE_MAX;
 		return;
 	}
+	/* The keys given so far, each as "key=" (a key cannot hold '='). */
+	char given[6][8] = { { 0 } };
+	int given_count = 0;
 	for (const char *p = text; *p;) {
 		size_t blanks = strspn(p, " \t");
 		p += blanks;
 		size_t len = strcspn(p, " \t");
 		if (len == 0)
 			continue;
-		if (!model_word(p, len, &m->cfg)) {
+		int repeat = 0;
+		for (int i = 0; i < given_count; i++)
+			repeat |= !strncmp(p, given[i], strlen(given[i]));
+		if (repeat || !model_word(p, len, &m->cfg)) {
 			m->bad_word = p;
 			m->bad_len = len;
 			return;
 		}
+		/* A word model_word accepted has one of the five short keys. */
+		size_t klen = (const char *)memchr(p, '=', len) - p + 1;
+		memcpy(given[given_count++], p, klen);
 		p += len;
 	}
 }

@@ -166,9 +166,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	struct pmm_region held[8];
-	size_t n = mmap_reservations(mbi, 0x10000, 0x100000, 0x180000, held, 8);
+	size_t n;
+	size_t before = host_trace_count(" err.");
+	st = mmap_reservations(mbi, 0x10000, 0x100000, 0x180000, held, 8, &n);
 	if (n < 2 || n > 8 || held[0].base != 0 || held[0].pages != 256)
 		fail("the first MiB and the kernel are not reserved first", n);
+	if ((st == STATUS_OK) != (host_trace_count(" err.") == before))
+		fail("a refused reservation without one err event", st);
 	check_lines();
 	free(mbi);
 	return 0;

@@ -30,6 +30,28 @@ struct host_cpu_log {
 };
 extern struct host_cpu_log host_cpu;
 
+/*
+ * The simulated CPU touches va (a read, a write or an instruction fetch;
+ * in ring 3 if user), as the MMU would: a translation cached in the TLB is
+ * used as it is, however the tables changed since; otherwise the tables
+ * are walked from CR3 (present at every level, W and U at every level, NX
+ * at any) and the result is cached. The TLB drops a page's entries on
+ * invlpg, the non-global ones on a CR3 load, all on a full flush, and
+ * va's entry on a fault. Not modelled: accessed and dirty bits, eviction
+ * (an entry stays until dropped: staleness is always seen).
+ */
+enum host_access { HOST_READ, HOST_WRITE, HOST_EXEC };
+struct host_touch {
+	bool fault;   /* a #PF: not present or not allowed */
+	bool tlb_hit; /* the translation came from the TLB */
+	paddr_t pa;   /* where the access went (if no fault) */
+};
+struct host_touch host_touch(vaddr_t va, enum host_access how, bool user);
+/* Translations cached now; host_tlb_reset empties the TLB (the machine's
+ * host_memory_init does). */
+size_t host_tlb_entries(void);
+void host_tlb_reset(void);
+
 /* Starts a trace into a fresh buffer with every category enabled. */
 void host_trace_start(void);
 /* Starts a trace into a fresh buffer with the given categories. */

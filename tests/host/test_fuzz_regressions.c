@@ -84,7 +84,9 @@ Test(mmap, a_module_tag_shorter_than_its_fixed_part_is_skipped_with_a_warning)
 	memcpy(mbi, words, sizeof words);
 	struct pmm_region held[4];
 	host_trace_start();
-	size_t n = mmap_reservations(mbi, 0x10000, 0x100000, 0x180000, held, 4);
+	size_t n;
+	cr_assert_eq(mmap_reservations(mbi, 0x10000, 0x100000, 0x180000, held,
+				       4, &n), STATUS_OK);
 	cr_assert_eq(n, 3, "first MiB, kernel, boot information; no module");
 	cr_assert_not_null(host_trace_last("warn.mmap_bad_module size=8"));
 	free(mbi);

@@ -236,9 +236,26 @@ Test(cmdline, reports_the_bad_word_and_why)
 	expect_bad("break=99999999999999999999", "break=99999999999999999999",
 		   "bad event number (1 or more)");
 	expect_bad("pool=4", "pool=4", "bad pool size (8 to 65536 pages)");
+	expect_bad("pool=65537", "pool=65537", "bad pool size (8 to 65536 pages)");
 	expect_bad("trace=pmm,nope", "trace=pmm,nope", "unknown trace category");
 	expect_bad("run=Demo", "run=Demo", "bad name (a-z 0-9 _ -, at most 47)");
 	expect_bad("mmap=", "mmap=", "empty memory map");
+}
+
+Test(cmdline, refuses_a_key_given_twice_and_keeps_the_first)
+{
+	expect_bad("run=a run=b", "run=b", "key given twice");
+	expect_bad("trace=pmm pool=64 trace=vm", "trace=vm", "key given twice");
+	expect_bad("mmap=0:1000:1 break=3 mmap=0:2000:1", "mmap=0:2000:1",
+		   "key given twice");
+	struct boot_config cfg;
+	struct cmdline_error err;
+	cr_assert_eq(cmdline_parse("pool=64 pool=64", &cfg, &err),
+		     STATUS_BAD_CMDLINE, "the same value twice is a repeat too");
+	cr_assert_eq(cfg.pool_pages, 64);
+	cr_assert_eq(cmdline_parse("run=a run=b", &cfg, &err),
+		     STATUS_BAD_CMDLINE);
+	cr_assert_str_eq(cfg.run, "a", "the second word changed nothing");
 }
 
 Test(cmdline, rejects_an_over_long_line)

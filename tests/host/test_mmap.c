@@ -98,6 +98,7 @@ Test(mmap, bad_specs_are_one_readable_error_each)
 		{ "100000:1000:ram", "bad TYPE" },
 		{ "100000:1000:1,,", "empty item" },
 		{ "esize:x", "bad decimal number" },
+		{ "esize:2a", "bad decimal number" }, /* 'a' is no decimal digit */
 		{ "esize:128,100000:1000:1", "entry size too large" },
 		{ "10000000000000000:1000:1", "bad hex BASE" },
 	};
@@ -152,6 +153,17 @@ Test(mmap, a_clean_map_gives_page_aligned_usable_ranges)
 	cr_assert(strstr(t, "8 mmap.usable base=0x100000 len=0x7ef0000\n"));
 	cr_assert(strstr(t, "9 mmap.done usable_pages=32655 highest=0x7ff0000\n"));
 	cr_assert_eq(host_trace_count(" warn."), 0);
+}
+
+/* Found by make mutate: no test had a usable range starting inside a page,
+ * so rounding its start down (a page partly firmware's) went unnoticed. */
+Test(mmap, a_range_starting_inside_a_page_starts_at_the_next_page)
+{
+	struct mmap_usable u;
+	cr_assert_eq(analyse("0:9f000:usable,100800:7000:usable", &u), STATUS_OK);
+	cr_assert_eq(u.count, 2);
+	assert_range(&u, 1, 0x101000, 0x6000);
+	cr_assert_eq(u.pages, 0x9f + 6);
 }
 
 Test(mmap, unsorted_entries_are_sorted_with_one_warning)
@@ -273,22 +285,30 @@ Test(mmap, a_map_without_usable_ram_above_1_mib_is_rejected)
 	assert_rejected(analyse("0:9f000:1,100000:7000000:2", &u),
 			"no_usable_above_1mib");
 	assert_rejected(analyse("100000:800:1", &u), "no_usable_above_1mib");
+	/* RAM that ends exactly at 1 MiB has nothing above it (make mutate). */
+	assert_rejected(analyse("0:100000:1", &u), "no_usable_above_1mib");
 }
 
 /* ---- the boot information ------------------------------------------------------ */
 
-/* A multiboot2 information block: a module, a map, the end tag. */
-static uint64_t mbi_buf[64];
+/* A multiboot2 information block: modules, a map, the end tag. */
+static uint64_t mbi_buf[2048];
 
-static const struct mb2_info *build_mbi(bool with_map)
+/* A boot information with `count` modules of 0x1801 bytes (2 pages rounded
+ * out), the first at `first`, one every `stride` bytes, then (with_map) a
+ * map of 8 MiB: 0..0x9f000 and 1..8 MiB usable. */
+static const struct mb2_info *build_mbi_at(unsigned count, uint64_t first,
+					   uint64_t stride, bool with_map)
 {
 	memset(mbi_buf, 0, sizeof mbi_buf);
+	cr_assert_lt(count * 24 + 100, sizeof mbi_buf);
 	uint8_t *p = (uint8_t *)mbi_buf + 8;
-	struct mb2_tag_module *mod = (void *)p;
-	mod->tag = (struct mb2_tag){ MB2_TAG_MODULE, sizeof *mod + 1 };
-	mod->mod_start = 0x180800;
-	mod->mod_end = 0x182001;
-	p += 24;
+	for (unsigned i = 0; i < count; i++, p += 24) {
+		struct mb2_tag_module *mod = (void *)p;
+		mod->tag = (struct mb2_tag){ MB2_TAG_MODULE, sizeof *mod + 1 };
+		mod->mod_start = (uint32_t)(first + i * stride);
+		mod->mod_end = mod->mod_start + 0x1801;
+	}
 	if (with_map) {
 		struct mb2_tag_mmap *map = (void *)p;
 		struct mb2_mmap_entry *e = (void *)(map + 1);
@@ -303,6 +323,18 @@ static const struct mb2_info *build_mbi(bool with_map)
 	struct mb2_info *info = (void *)mbi_buf;
 	info->total_size = (uint32_t)(p - (uint8_t *)mbi_buf);
 	return info;
+}
+
+/* One module at 0x180800..0x182001. */
+static const struct mb2_info *build_mbi(bool with_map)
+{
+	return build_mbi_at(1, 0x180800, 0, with_map);
+}
+
+/* The 8 MiB map and `count` modules from 2 MiB, one every `stride`. */
+static const struct mb2_info *build_mbi_modules(unsigned count, uint64_t stride)
+{
+	return build_mbi_at(count, 2 * MIB, stride, true);
 }
 
 Test(mmap, load_reads_the_multiboot2_map)
@@ -340,7 +372,9 @@ Test(mmap, reservations_cover_low_memory_kernel_bootinfo_and_modules)
 	host_trace_start();
 	const struct mb2_info *mbi = build_mbi(true);
 	struct pmm_region r[8];
-	size_t n = mmap_reservations(mbi, 0x170100, 0x100000, 0x134800, r, 8);
+	size_t n;
+	cr_assert_eq(mmap_reservations(mbi, 0x170100, 0x100000, 0x134800, r, 8,
+				       &n), STATUS_OK);
 	cr_assert_eq(n, 4);
 	cr_assert(r[0].base == 0 && r[0].pages == 256 && r[0].reason == PMM_FIRST_MIB);
 	cr_assert(r[1].base == 0x100000 && r[1].pages == 0x35 &&
@@ -351,8 +385,36 @@ Test(mmap, reservations_cover_low_memory_kernel_bootinfo_and_modules)
 		  r[3].reason == PMM_MODULE);
 	cr_assert_eq(host_trace_count("mmap.reserve base=0x180000 len=0x3000 "
 				      "why=module"), 1, "%s", host_trace_text());
-	cr_assert_eq(mmap_reservations(mbi, 0x170100, 0x100000, 0x134800, r, 2),
-		     2, "never more than max");
+}
+
+Test(mmap, modules_loaded_one_after_the_other_share_one_slot)
+{
+	host_trace_start();
+	struct pmm_region r[4];
+	size_t n;
+	cr_assert_eq(mmap_reservations(build_mbi_modules(100, 0x2000), 0x170100,
+				       0x100000, 0x134800, r, 4, &n),
+		     STATUS_OK, "%s", host_trace_text());
+	cr_assert_eq(n, 4, "100 modules, more than slots, in one slot");
+	cr_assert(r[3].base == 2 * MIB && r[3].pages == 200 &&
+		  r[3].reason == PMM_MODULE, "%#lx %lu", r[3].base, r[3].pages);
+	cr_assert_eq(host_trace_count("len=0x2000 why=module"), 100);
+}
+
+Test(mmap, more_scattered_reservations_than_slots_are_refused_not_dropped)
+{
+	host_trace_start();
+	struct pmm_region r[8];
+	size_t n;
+	cr_assert_eq(mmap_reservations(build_mbi_modules(20, 0x3000), 0x170100,
+				       0x100000, 0x134800, r, 8, &n),
+		     STATUS_BAD_MMAP);
+	cr_assert_eq(host_trace_count(" err."), 1, "%s", host_trace_text());
+	cr_assert_eq(host_trace_count("err.bad_mmap fn=mmap_reservations "
+				      "why=too_many_reservations base=0x20f000 "
+				      "max=8"), 1, "%s", host_trace_text());
+	cr_assert_eq(n, 8);
+	cr_assert_eq(host_trace_count("why=module"), 6, "nothing after it");
 }
 
 /* ---- mm_init --------------------------------------------------------------------- */
@@ -388,6 +450,47 @@ Test(mm, init_builds_the_bitmap_from_map_and_reservations)
 	cr_assert(pmm_is_used(0x181000) && pmm_is_used(0x13f000));
 	cr_assert_eq(pmm_bitmap_base(), 0x140000);
 	cr_assert_eq(host_trace_count("boot.stage name=pmm"), 1);
+}
+
+/* 40 scattered modules, more than the 13 the boot once kept: every page of
+ * every one is reserved, so no allocation (bitmap, pool) lands on one. */
+Test(mm, init_reserves_every_module_whatever_their_number)
+{
+	host_memory_init(8 * MIB);
+	host_trace_start();
+	struct kernel_image image = fake_image();
+	struct boot_config cfg;
+	struct cmdline_error err;
+	cr_assert_eq(cmdline_parse("", &cfg, &err), STATUS_OK);
+	cr_assert_eq(mm_init(build_mbi_modules(40, 0x3000), 0x170000, &image,
+			     &cfg), STATUS_OK, "%s", host_trace_text());
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	/* low 0x9f + kernel 0x40 + bootinfo 1 + modules 40 * 2 + bitmap 1 */
+	cr_assert_eq(s.reserved_pages, 0x9f + 0x40 + 1 + 80 + 1);
+	cr_assert_eq(host_trace_count("why=module"), 2 * 40, "%s",
+		     host_trace_text());
+	for (unsigned i = 0; i < 40; i++) {
+		char line[64];
+		snprintf(line, sizeof line, "pmm.set pa=%#x n=2 why=module",
+			 (unsigned)(2 * MIB + i * 0x3000));
+		cr_assert_eq(host_trace_count(line), 1, "module %u", i);
+	}
+}
+
+Test(mm, too_many_scattered_modules_stop_the_boot_before_the_bitmap)
+{
+	host_memory_init(8 * MIB);
+	host_trace_start();
+	struct kernel_image image = fake_image();
+	struct boot_config cfg;
+	struct cmdline_error err;
+	cr_assert_eq(cmdline_parse("", &cfg, &err), STATUS_OK);
+	cr_assert_eq(mm_init(build_mbi_modules(80, 0x3000), 0x170000, &image,
+			     &cfg), STATUS_BAD_MMAP);
+	cr_assert_eq(host_trace_count("err.bad_mmap fn=mmap_reservations "
+				      "why=too_many_reservations"), 1);
+	cr_assert_eq(host_trace_count("pmm."), 0);
 }
 
 Test(mm, a_map_too_small_for_the_bitmap_is_rejected)

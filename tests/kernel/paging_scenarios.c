@@ -209,3 +209,36 @@ SCENARIO(fault_pool_exec, "executing a page of the pool window faults")
 {
 	((void (*)(void))(vm_kernel_pool->window_va + PAGE_SIZE))();
 }
+
+/* Maps n owned pages at va read-write, writes every one (the TLB now holds
+ * them writable), protects them read-only and writes again: each write
+ * must fault, or the TLB kept a translation the tables no longer give.
+ * Then unmaps them: a read must fault too. */
+static void write_after_protect(vaddr_t va, uint64_t n)
+{
+	struct ptp *pool = vm_kernel_pool;
+	EXPECT_STATUS(vm_map_new(pool, va, n, PTE_P | PTE_W | PTE_NX, PMM_TEST),
+		      STATUS_OK);
+	unsigned before = 0, after = 0;
+	for (uint64_t i = 0; i < n; i++)
+		before += probe_write(va + i * PAGE_SIZE, 1).faulted;
+	EXPECT(before == 0);
+	EXPECT_STATUS(vm_protect(pool, va, n, PTE_P | PTE_NX), STATUS_OK);
+	for (uint64_t i = 0; i < n; i++) {
+		struct probe_result r = probe_write(va + i * PAGE_SIZE, 2);
+		after += r.faulted && r.error_code == PF_PROTECTION_WRITE;
+	}
+	trace_test_protected(va, n, after);
+	EXPECT(after == n);
+	struct probe_result r = shown(probe_read(va + (n - 1) * PAGE_SIZE), va);
+	EXPECT(!r.faulted);
+	EXPECT_STATUS(vm_unmap(pool, va, n), STATUS_OK);
+	r = shown(probe_read(va), va);
+	EXPECT(r.faulted && r.error_code == 0);
+}
+
+SCENARIO(vm_write_after_protect, "a page protected read-only faults on write")
+{
+	write_after_protect(SCRATCH_BASE + 0x200000, 1);
+	write_after_protect(SCRATCH_BASE + 0x400000, VM_INVLPG_THRESHOLD + 1);
+}

@@ -92,6 +92,7 @@ class Replay(VmState, AllocState):
 
     def apply(self, e):
         self.seq = e.seq
+        self.check_reductions_covered(e)
         h = self.handlers.get(e.cat + "." + e.name)
         if h is None:
             return

@@ -7,6 +7,11 @@ referenced by mappings are counted, except by the direct map (a mapping with
 va == HHDM_BASE + pa), which maps free memory on purpose. VAs unmapped or
 protected while their address space is loaded are "stale" until a
 tlb.invlpg, tlb.flush or (for non-global entries) tlb.cr3.
+
+Rule tlb-late: a stale entry that lost rights (unmapped; W or U removed, NX
+added) must be invalidated before the next event of another operation,
+which could use it. Only the rest of the same operation (vm.unmap,
+vm.protect, pt.free) and tlb.* events may stand between.
 """
 from . import schema
 
@@ -19,6 +24,14 @@ ADDR_MASK = _S.const("PTE_ADDR_MASK")
 BITS = _S.flag_bits
 PS = 1 << BITS["PS"]
 SOFTWARE = frozenset(("OWN", "PIN", "A", "D"))  # a change of these alone needs no invalidation
+# Events of the operation that took rights away, allowed before its invalidation.
+SAME_OPERATION = frozenset(("vm.unmap", "vm.protect", "pt.free"))
+
+
+def rights_reduced(old, new):
+    """True if flags new allow less than old: W or U gone, NX come, P gone."""
+    old, new = flag_set(old), flag_set(new)
+    return bool({"P", "W", "U"} & (old - new)) or ("NX" in new and "NX" not in old)
 
 
 def flag_set(flags):
@@ -39,6 +52,7 @@ class VmState:
         self.unmapped = {}   # ppn -> event that unmapped it (leak candidates)
         self.stale = {}      # vpn -> (event, global, large)
         self.stale_pa = {}   # ppn -> vpn of a stale entry
+        self.reduced = {}    # vpn -> event: stale entries that lost rights (tlb-late)
         self.as_root = {}    # as -> PML4 pa
         self.current_as = None
 
@@ -206,6 +220,7 @@ class VmState:
             for i in range(pages):
                 self.stale[vpn + i] = (e.seq, glob, big)
                 self.stale_pa[ppn + i] = vpn + i
+                self.reduced[vpn + i] = e.seq
         return pages
 
     def drop_ref(self, e, key, ppn, pages):
@@ -243,6 +258,22 @@ class VmState:
             changed = (flag_set(m[1]) ^ flag_set(flags)) - SOFTWARE
             if changed and self.tlb_on and self.live(asid, va):
                 self.stale[vpn] = (e.seq, "G" in flag_set(m[1]), m[3])
+                if rights_reduced(m[1], flags):
+                    self.reduced[vpn] = e.seq
+
+    def check_reductions_covered(self, e):
+        """Rule tlb-late, before event e is applied: no entry that lost
+        rights may still be stale unless e belongs to the same operation or
+        is an invalidation. Reported once per operation."""
+        if not self.reduced or e.cat == "tlb" or f"{e.cat}.{e.name}" in SAME_OPERATION:
+            return
+        late = {v: s for v, s in self.reduced.items() if v in self.stale}
+        self.reduced = {}
+        if late:
+            vpn, seq = min(late.items(), key=lambda kv: kv[1])
+            self.find(e, "tlb-late", f"va={vpn * PAGE:#x} lost rights at event {seq} "
+                      f"({len(late)} page(s)) and is not invalidated yet: this event "
+                      f"may use the stale entry")
 
     def stat_vm(self, e):
         """mapped: 4K pages of the space; tables: table pages of its pool."""
