@@ -38,6 +38,10 @@ PORTABLE_C := $(filter-out $(KERNEL_ONLY_LIB),$(wildcard src/lib/*.c src/mm/*.c)
 HOST_TEST_C := $(wildcard tests/host/*.c)
 
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
+# A lab's handout gets the later labs' code as objects (tests/labs/handout);
+# in the full tree there are none.
+PREBUILT_KERNEL := $(wildcard prebuilt/kernel/*.o)
+PREBUILT_HOST   := $(wildcard prebuilt/host/*.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h)
 
 .PHONY: all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
@@ -49,7 +53,8 @@ help:
 # --- packages -------------------------------------------------------------
 DEBIAN_PACKAGES := nasm bochs bochsbios vgabios bochs-term grub-pc-bin \
 	grub-common xorriso mtools qemu-system-x86 graphviz libcriterion-dev \
-	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3
+	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3 \
+	parallel gdb
 deps: $(BUILD)/.deps
 $(BUILD)/.deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
@@ -73,8 +78,8 @@ $(BUILD)/kernel/%.o: %.asm | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJ) src/boot/linker.ld
-	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) -o $@ -lgcc
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) $(PREBUILT_KERNEL) src/boot/linker.ld
+	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) $(PREBUILT_KERNEL) -o $@ -lgcc
 
 # Symbols for the Bochs debugger's `ldsym global`: "ADDRESS NAME" lines.
 $(BUILD)/kernel.sym: $(BUILD)/kernel.elf
@@ -98,9 +103,9 @@ debug: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 
 # --- tests ----------------------------------------------------------------
 host-tests: $(BUILD)/host/tests
-$(BUILD)/host/tests: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
+$(BUILD)/host/tests: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) $(PREBUILT_HOST) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
+	$(HOST_CC) $(HOST_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) $(PREBUILT_HOST) -lcriterion -o $@
 
 check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests
 	$(PYTHON) tests/check $(if $(T),--only $(T))
@@ -118,6 +123,11 @@ OUT ?= $(BUILD)/handout-lab$(LAB)
 handout:
 	@[ -n "$(LAB)" ] || { echo "usage: make handout LAB=N OUT=DIR"; exit 2; }
 	$(PYTHON) tests/labs/handout --lab $(LAB) --out $(OUT)
+
+# The compilers and flags of the build, for the handout's prebuilt objects.
+lab-cc-flags:
+	@echo $(KERNEL_CC) $(KERNEL_CFLAGS)
+	@echo $(HOST_CC) $(HOST_CFLAGS)
 
 grade: $(BUILD)/host/tests $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	@[ -n "$(LAB)" ] || { echo "usage: make grade LAB=N [TRACE=FILE]"; exit 2; }
@@ -142,7 +152,7 @@ BENCH_CFLAGS := $(subst -O1,-O2,$(HOST_CFLAGS)) -iquote bench
 
 $(BUILD)/bench/host_bench: $(PORTABLE_C) $(BENCH_C) $(HEADERS) bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(BENCH_CFLAGS) $(PORTABLE_C) $(BENCH_C) -o $@
+	$(HOST_CC) $(BENCH_CFLAGS) $(PORTABLE_C) $(BENCH_C) $(PREBUILT_HOST) -o $@
 
 bench: $(BUILD)/bench/host_bench $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	$(PYTHON) bench/run $(if $(BENCH_QUICK),--quick) --out $(BENCH_OUT)
@@ -174,7 +184,7 @@ FUZZ_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 $(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
+	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) $(PREBUILT_HOST) -lcriterion -o $@
 
 # A target links src/lib and src/mm, or only what it names in FUZZ_SRC_<target>,
 # and the further parts of its own it names in FUZZ_PARTS_<target>.
@@ -185,7 +195,7 @@ $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_PARTS_$$*) $(wildcard tests/fuzz/*.
 		$(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -iquote tests/fuzz $< $(FUZZ_PARTS_$*) \
-		$(or $(FUZZ_SRC_$*),$(PORTABLE_C)) $(FUZZ_HOST_C) -o $@
+		$(or $(FUZZ_SRC_$*),$(PORTABLE_C) $(PREBUILT_HOST)) $(FUZZ_HOST_C) -o $@
 
 # `make check` runs the sanitizer build and short fuzz runs too.
 check: $(BUILD)/host/tests-asan $(FUZZ_BINS)
