@@ -1,13 +1,24 @@
 # Vitrine - every entry point. `make help` lists them.
 #
-#   make            the ISO (build/vitrine.iso)
-#   make run        boot the demo in Bochs; the trace is printed and saved
-#   make check      every test: host units, sanitizers, toolkit, scenarios
-#   make debug      Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
+#   make                 the ISO (build/vitrine.iso); `make iso` too
+#   make kernel          build/kernel.elf and its symbols, build/kernel.sym
+#   make run             boot the demo in Bochs; the trace is printed and saved [CMDLINE=...]
+#   make run-qemu        the same in QEMU (build/run-qemu/trace.log)
+#   make debug           Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
+#   make qemu-gdb        QEMU stopped, waiting for gdb on 127.0.0.1:GDB_PORT [BREAK=N]
+#   make gdb             QEMU and gdb connected, kernel symbols loaded [BREAK=N]
+#   make check           every test (N passed, M failed); T=NAME runs the tests named NAME
+#   make host-tests      build/host/tests, the host unit tests (Criterion)
+#   make bench           benchmarks into build/bench/results.json (docs/performance.md)
+#   make fuzz            each libFuzzer target for FUZZ_TIME s; `make fuzz-build` only builds
 #   make handout LAB=N OUT=DIR   the student tree of lab N (docs/labs/)
-#   make grade LAB=N             grade lab N of this tree [TRACE=boot trace]
-#
-# Packages come from Debian through `make deps` (run once, automatically).
+#   make grade LAB=N     grade lab N of this tree [TRACE=boot trace]
+#   make submit          in a handout: the archive to hand in, build/submit-labN.tar.gz
+#   make grade-class LAB=N SUBMISSIONS=DIR OUT=grades.csv   grade a class
+#   make deps            install the Debian packages (run once, automatically)
+#   make clean           remove build/
+#   make help            this list
+#   make fuzz-targets / make lab-cc-flags   answers for tests/check and tests/labs/handout
 
 SHELL      := /bin/bash
 BUILD      := build
@@ -44,7 +55,8 @@ PREBUILT_KERNEL := $(wildcard prebuilt/kernel/*.o)
 PREBUILT_HOST   := $(wildcard prebuilt/host/*.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h)
 
-.PHONY: all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets
+.PHONY: all iso kernel run run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets \
+	submit grade-class lab-cc-flags qemu-gdb gdb
 all: iso
 
 help:
@@ -101,11 +113,30 @@ debug: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT)) \
 		$(if $(RC),--rc $(abspath $(RC)))
 
+# gdb on QEMU (docs/debugging.md): `make qemu-gdb` boots QEMU stopped, its
+# gdb stub on 127.0.0.1:$(GDB_PORT); `make gdb` starts such a QEMU and gdb
+# connected to it with the kernel's symbols. BREAK=N (on both, or on `make
+# gdb` alone) boots with break=N and breaks just before trace event N.
+GDB_PORT ?= 1234
+qemu-gdb: $(BUILD)/kernel.elf
+	$(PYTHON) tests/vm gdb --serve --cmdline "$(CMDLINE)" --port $(GDB_PORT) \
+		$(if $(BREAK),--break $(BREAK)) --out $(BUILD)/qemu-gdb
+
+gdb: $(BUILD)/kernel.elf
+	$(PYTHON) tests/vm gdb --cmdline "$(CMDLINE)" --port $(GDB_PORT) \
+		$(if $(BREAK),--break $(BREAK)) --out $(BUILD)/gdb-session
+
 # --- tests ----------------------------------------------------------------
 host-tests: $(BUILD)/host/tests
-$(BUILD)/host/tests: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) $(PREBUILT_HOST) | $(BUILD)/.deps
+# One object a source file, so a change (a student's file, in grading)
+# recompiles only that file.
+HOST_OBJ := $(patsubst %.c,$(BUILD)/host-obj/%.o,$(PORTABLE_C) $(HOST_TEST_C))
+$(BUILD)/host-obj/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) $(PREBUILT_HOST) -lcriterion -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+$(BUILD)/host/tests: $(HOST_OBJ) $(PREBUILT_HOST)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_OBJ) $(PREBUILT_HOST) -lcriterion -o $@
 
 check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests
 	$(PYTHON) tests/check $(if $(T),--only $(T))
@@ -132,6 +163,24 @@ lab-cc-flags:
 grade: $(BUILD)/host/tests $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	@[ -n "$(LAB)" ] || { echo "usage: make grade LAB=N [TRACE=FILE]"; exit 2; }
 	@$(PYTHON) tests/labs/grade --lab $(LAB) $(if $(TRACE),--trace $(TRACE))
+
+# `make submit` (in a handout) writes build/submit-labN.tar.gz, the archive
+# to hand in; `make grade-class LAB=N SUBMISSIONS=DIR OUT=grades.csv`
+# grades every archive of DIR on GNU parallel (JOBS=2, TIME_LIMIT=300 s a
+# submission, PARALLEL_ARGS="--sshlogin ..." to spread it over machines).
+SUBMISSIONS ?=
+JOBS        ?= 2
+TIME_LIMIT  ?= 300
+PARALLEL_ARGS ?=
+submit:
+	@$(PYTHON) tests/labs/submit
+
+grade-class: $(BUILD)/.deps
+	@[ -n "$(LAB)" ] && [ -n "$(SUBMISSIONS)" ] || { \
+		echo "usage: make grade-class LAB=N SUBMISSIONS=DIR OUT=grades.csv"; exit 2; }
+	@$(PYTHON) tests/labs/grade-class --lab $(LAB) --submissions $(SUBMISSIONS) \
+		--out $(if $(filter command line environment,$(origin OUT)),$(OUT),grades.csv) \
+		--jobs $(JOBS) --time-limit $(TIME_LIMIT) --parallel-args "$(PARALLEL_ARGS)"
 
 # --- benchmarks (bench/, docs/performance.md) -------------------------------
 # `make bench` measures host operations (ns and callgrind instructions),
