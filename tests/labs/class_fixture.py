@@ -91,7 +91,7 @@ def make_class(root, tree, folder):
     for name in ("stub1", "stub2"):
         made(name, "ok")
     half = at_body_of(good, "status_t pmm_free_batch",
-                      "return trace_error(STATUS_NOT_IMPLEMENTED, __func__, NULL);")
+                      "return trace_error_in(STATUS_NOT_IMPLEMENTED, __func__, NULL);")
     made("half1", "ok", {PMM: half})
     made("half2", "ok", {PMM: half})
     made("typo", "build_failed", {PMM: good + "\nthis is not C\n"})
