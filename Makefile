@@ -1,14 +1,27 @@
 # Vitrine - every entry point. `make help` lists them.
 #
-#   make            the ISO (build/vitrine.iso)
-#   make run        boot the demo in Bochs; the trace is printed and saved
-#   make view       the demo's trace in the offline viewer (build/view.html)
-#   make check      every test: host units, sanitizers, toolkit, scenarios
-#   make debug      Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
+#   make                 the ISO (build/vitrine.iso); `make iso` too
+#   make kernel          build/kernel.elf and its symbols, build/kernel.sym
+#   make run             boot the demo in Bochs; the trace is printed and saved [CMDLINE=...]
+#   make run-qemu        the same in QEMU (build/run-qemu/trace.log)
+#   make view            the demo's trace in the offline viewer (build/view.html)
+#   make debug           Bochs at its debugger prompt; BREAK=N, AT=symbol, RC=script
+#   make qemu-gdb        QEMU stopped, waiting for gdb on 127.0.0.1:GDB_PORT [BREAK=N]
+#   make gdb             QEMU and gdb connected, kernel symbols loaded [BREAK=N]
+#   make check           every test (N passed, M failed); T=NAME runs the tests named NAME
+#   make host-tests      build/host/tests, the host unit tests (Criterion)
+#   make bench           benchmarks into build/bench/results.json (docs/performance.md)
+#   make fuzz            each libFuzzer target for FUZZ_TIME s; `make fuzz-build` only builds
 #   make handout LAB=N OUT=DIR   the student tree of lab N (docs/labs/)
-#   make grade LAB=N             grade lab N of this tree [TRACE=boot trace]
-#
-# Packages come from Debian through `make deps` (run once, automatically).
+#   make grade LAB=N     grade lab N of this tree [TRACE=boot trace]
+#   make submit          in a handout: the archive to hand in, build/submit-labN.tar.gz
+#   make grade-class LAB=N SUBMISSIONS=DIR OUT=grades.csv   grade a class
+#   make schema-doc      rewrite the tables of docs/trace-format.md from src/lib/trace.schema
+#   make mutate          the mutation run of tests/mutants.txt: K killed of N (docs/robustness.md)
+#   make deps            install the Debian packages (run once, automatically)
+#   make clean           remove build/
+#   make help            this list
+#   make fuzz-targets / make lab-cc-flags   answers for tests/check and tests/labs/handout
 
 SHELL      := /bin/bash
 BUILD      := build
@@ -42,9 +55,14 @@ PORTABLE_C := $(filter-out $(KERNEL_ONLY_LIB),$(wildcard src/lib/*.c src/mm/*.c)
 HOST_TEST_C := $(wildcard tests/host/*.c)
 
 KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
+# A lab's handout gets the later labs' code as objects (tests/labs/handout);
+# in the full tree there are none.
+PREBUILT_KERNEL := $(wildcard prebuilt/kernel/*.o)
+PREBUILT_HOST   := $(wildcard prebuilt/host/*.o)
 HEADERS    := $(wildcard src/*/*.h tests/host/*.h) $(GEN_H)
 
-.PHONY: schema-doc all iso kernel run view run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets mutate
+.PHONY: schema-doc all iso kernel run view run-qemu debug check handout grade deps clean help host-tests bench fuzz fuzz-build fuzz-targets mutate \
+	submit grade-class lab-cc-flags qemu-gdb gdb
 all: iso
 
 help:
@@ -53,7 +71,8 @@ help:
 # --- packages -------------------------------------------------------------
 DEBIAN_PACKAGES := nasm bochs bochsbios vgabios bochs-term grub-pc-bin \
 	grub-common xorriso mtools qemu-system-x86 graphviz libcriterion-dev \
-	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3 chromium nodejs
+	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3 chromium nodejs \
+	parallel gdb
 # The browser tests' npm packages (playwright-core, which drives Debian's
 # /usr/bin/chromium and downloads no browser), from the committed lock.
 BROWSER_NPM := tests/browser/node_modules/.package-lock.json
@@ -95,8 +114,8 @@ $(BUILD)/kernel/%.o: %.asm $(GEN_H) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 -g -F dwarf -i $(GEN)/ $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJ) src/boot/linker.ld
-	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) -o $@ -lgcc
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) $(PREBUILT_KERNEL) src/boot/linker.ld
+	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) $(PREBUILT_KERNEL) -o $@ -lgcc
 
 # Symbols for the Bochs debugger's `ldsym global`: "ADDRESS NAME" lines.
 $(BUILD)/kernel.sym: $(BUILD)/kernel.elf
@@ -126,11 +145,30 @@ debug: $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 		$(if $(BREAK),--break $(BREAK)) $(if $(AT),--at $(AT)) \
 		$(if $(RC),--rc $(abspath $(RC)))
 
+# gdb on QEMU (docs/debugging.md): `make qemu-gdb` boots QEMU stopped, its
+# gdb stub on 127.0.0.1:$(GDB_PORT); `make gdb` starts such a QEMU and gdb
+# connected to it with the kernel's symbols. BREAK=N (on both, or on `make
+# gdb` alone) boots with break=N and breaks just before trace event N.
+GDB_PORT ?= 1234
+qemu-gdb: $(BUILD)/kernel.elf
+	$(PYTHON) tests/vm gdb --serve --cmdline "$(CMDLINE)" --port $(GDB_PORT) \
+		$(if $(BREAK),--break $(BREAK)) --out $(BUILD)/qemu-gdb
+
+gdb: $(BUILD)/kernel.elf
+	$(PYTHON) tests/vm gdb --cmdline "$(CMDLINE)" --port $(GDB_PORT) \
+		$(if $(BREAK),--break $(BREAK)) --out $(BUILD)/gdb-session
+
 # --- tests ----------------------------------------------------------------
 host-tests: $(BUILD)/host/tests
-$(BUILD)/host/tests: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
+# One object a source file, so a change (a student's file, in grading)
+# recompiles only that file.
+HOST_OBJ := $(patsubst %.c,$(BUILD)/host-obj/%.o,$(PORTABLE_C) $(HOST_TEST_C))
+$(BUILD)/host-obj/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+$(BUILD)/host/tests: $(HOST_OBJ) $(PREBUILT_HOST)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) $(HOST_OBJ) $(PREBUILT_HOST) -lcriterion -o $@
 
 check: $(BUILD)/kernel.elf $(BUILD)/kernel.sym $(BUILD)/host/tests $(BROWSER_NPM)
 	$(PYTHON) tests/check $(if $(T),--only $(T))
@@ -156,15 +194,41 @@ handout:
 	@[ -n "$(LAB)" ] || { echo "usage: make handout LAB=N OUT=DIR"; exit 2; }
 	$(PYTHON) tests/labs/handout --lab $(LAB) --out $(OUT)
 
+# The compilers and flags of the build, for the handout's prebuilt objects.
+lab-cc-flags:
+	@echo $(KERNEL_CC) $(KERNEL_CFLAGS)
+	@echo $(HOST_CC) $(HOST_CFLAGS)
+
 grade: $(BUILD)/host/tests $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	@[ -n "$(LAB)" ] || { echo "usage: make grade LAB=N [TRACE=FILE]"; exit 2; }
 	@$(PYTHON) tests/labs/grade --lab $(LAB) $(if $(TRACE),--trace $(TRACE))
+
+# `make submit` (in a handout) writes build/submit-labN.tar.gz, the archive
+# to hand in; `make grade-class LAB=N SUBMISSIONS=DIR OUT=grades.csv`
+# grades every archive of DIR on GNU parallel (JOBS=2, TIME_LIMIT=300 s a
+# submission, PARALLEL_ARGS="--sshlogin ..." to spread it over machines).
+SUBMISSIONS ?=
+JOBS        ?= 2
+TIME_LIMIT  ?= 300
+PARALLEL_ARGS ?=
+submit:
+	@$(PYTHON) tests/labs/submit
+
+grade-class: $(BUILD)/.deps
+	@[ -n "$(LAB)" ] && [ -n "$(SUBMISSIONS)" ] || { \
+		echo "usage: make grade-class LAB=N SUBMISSIONS=DIR OUT=grades.csv"; exit 2; }
+	@$(PYTHON) tests/labs/grade-class --lab $(LAB) --submissions $(SUBMISSIONS) \
+		--out $(if $(filter command line environment,$(origin OUT)),$(OUT),grades.csv) \
+		--jobs $(JOBS) --time-limit $(TIME_LIMIT) --parallel-args "$(PARALLEL_ARGS)"
 
 # --- benchmarks (bench/, docs/performance.md) -------------------------------
 # `make bench` measures host operations (ns and callgrind instructions),
 # Bochs boot ticks and trace/vtrace speed; writes build/bench/results.json.
 # `make bench BENCH_QUICK=1` is the tiny configuration `make check` runs.
 BENCH_QUICK ?=
+# Not in the quick configuration: grading a class of BENCH_CLASS lab 2
+# archives with grade-class (build/bench/grade-class.json).
+BENCH_CLASS ?= 100
 BENCH_OUT   ?= $(BUILD)/bench
 # A cases file is compiled once the sources it measures exist.
 BENCH_HAVE_PMM := $(wildcard src/mm/pmm.c)
@@ -179,10 +243,11 @@ BENCH_CFLAGS := $(subst -O1,-O2,$(HOST_CFLAGS)) -iquote bench
 
 $(BUILD)/bench/host_bench: $(PORTABLE_C) $(BENCH_C) $(HEADERS) bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(BENCH_CFLAGS) $(PORTABLE_C) $(BENCH_C) -o $@
+	$(HOST_CC) $(BENCH_CFLAGS) $(PORTABLE_C) $(BENCH_C) $(PREBUILT_HOST) -o $@
 
 bench: $(BUILD)/bench/host_bench $(BUILD)/kernel.elf $(BUILD)/kernel.sym
 	$(PYTHON) bench/run $(if $(BENCH_QUICK),--quick) --out $(BENCH_OUT)
+	$(if $(BENCH_QUICK),,$(PYTHON) bench/grade_class --students $(BENCH_CLASS) --out $(BENCH_OUT))
 
 # --- sanitizers and fuzzing (tests/fuzz/, docs/robustness.md) ---------------
 # build/host/tests-asan: every host test again under AddressSanitizer and
@@ -211,7 +276,7 @@ FUZZ_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 $(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) -lcriterion -o $@
+	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) $(PREBUILT_HOST) -lcriterion -o $@
 
 # A target links src/lib and src/mm, or only what it names in FUZZ_SRC_<target>,
 # and the further parts of its own it names in FUZZ_PARTS_<target>.
@@ -222,7 +287,7 @@ $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_PARTS_$$*) $(wildcard tests/fuzz/*.
 		$(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -iquote tests/fuzz $< $(FUZZ_PARTS_$*) \
-		$(or $(FUZZ_SRC_$*),$(PORTABLE_C)) $(FUZZ_HOST_C) -o $@
+		$(or $(FUZZ_SRC_$*),$(PORTABLE_C) $(PREBUILT_HOST)) $(FUZZ_HOST_C) -o $@
 
 # `make check` runs the sanitizer build and short fuzz runs too.
 check: $(BUILD)/host/tests-asan $(FUZZ_BINS)

@@ -161,6 +161,19 @@ class Bitmap(Base):
         rc, out, _ = check(ev, status="panic")
         self.assertEqual(rc, 0, out)
 
+    def test_a_lab_stub_that_ran_is_a_finding_not_a_pass(self):
+        ev = self.events()
+        ev.insert(gen.index_of(ev, "vm.unmap"), "err.not_implemented fn=vm_unmap")
+        out = self.assertCaught(ev, "not-implemented")
+        self.assertIn("vm_unmap is a lab stub", out)
+
+    def test_a_lab_stub_is_found_in_a_panicked_run_too(self):
+        ev = self.events()
+        ev.insert(len(ev) - 1, "err.not_implemented fn=vm_find_free")
+        rc, out, _ = check(ev, status="panic")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("rule not-implemented: err.not_implemented fn=vm_find_free", out)
+
     def test_bitmap_rules_are_skipped_when_pmm_is_off(self):
         ev = [e for e in self.events() if not e.startswith(("pmm.", "stat.pmm"))]
         ev.insert(5, "stat.pmm total=1 usable=1 used=5 free=0 reserved=0")

@@ -82,6 +82,7 @@ class Replay(VmState, AllocState):
             "vm.protect": self.vm_protect, "stat.vm": self.stat_vm,
             "tlb.invlpg": self.tlb_invlpg, "tlb.flush": self.tlb_flush,
             "tlb.cr3": self.tlb_cr3,
+            "err.not_implemented": self.not_implemented,
         }
         self.handlers.update(self.alloc_handlers())
 
@@ -138,6 +139,12 @@ class Replay(VmState, AllocState):
                 "end", "leak", f"{b - a} page(s) at pa={a * PAGE:#x} allocated (event "
                 f"{self.setter[a]}, why={self.reason(a)}), unmapped (event "
                 f"{self.unmapped[a]}) and never freed"))
+
+    def not_implemented(self, e):
+        """A lab handout's stub ran (tests/labs/handout): what follows is not
+        what the kernel does once the function is written."""
+        self.find(e, "not-implemented", f"{e.keys.get('fn', '?')} is a lab stub, not written yet "
+                  "(docs/labs/)")
 
     # --- pmm: the bitmap ---------------------------------------------------
 
