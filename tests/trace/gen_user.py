@@ -225,3 +225,10 @@ def kill_events():
            "proc.kill pid=3 why=unmapped va=0x10 rip=0x400004"] + KERNEL
     ev += s3.teardown(TEXT_VA, 1, [f"pmm.clear pa={TEXT:#x} n=1 why=free"])
     return ev + s3.destroy() + ["proc.end pid=3", "proc.reap pid=0 child=3 code=139"] + END
+
+
+if __name__ == "__main__":  # python3 tests/trace/gen_user.py fork|kill OUT.log
+    import sys
+    story = {"fork": fork_events, "kill": kill_events}[sys.argv[1]]
+    with open(sys.argv[2], "wb") as f:
+        f.write(gen.write(story()))

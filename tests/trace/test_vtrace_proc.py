@@ -193,6 +193,29 @@ class Faults(Story):
         self.assertFirst(ev, "pf-resolve")
 
 
+    def test_a_kill_that_does_not_name_the_faults_cause_is_caught(self):
+        ev = u.kill_events()
+        i = self.at(ev, "proc.kill pid=3")
+        ev[i] = ev[i].replace("why=unmapped", "why=write_ro")
+        out = self.assertFirst(ev, "pf-kill")
+        self.assertIn("is at va=0x10 (err=U), in no region: why=write_ro does not fit", out)
+
+    def test_a_kill_inside_a_region_that_fits_the_access_is_caught(self):
+        ev = u.kill_events()
+        for k in (self.at(ev, "pf.fault pid=3 va=0x10 err=U"), self.at(ev, "proc.kill pid=3")):
+            ev[k] = ev[k].replace("va=0x10 ", "va=0x400010 ")
+        out = self.assertFirst(ev, "pf-kill")
+        self.assertIn("in a text region (r-x): why=unmapped does not fit", out)
+
+    def test_a_write_to_text_killed_as_write_ro_passes(self):
+        ev = u.kill_events()
+        i = self.at(ev, "pf.fault pid=3 va=0x10 err=U")
+        ev[i] = "pf.fault pid=3 va=0x400010 err=P|W|U rip=0x400004 mode=user"
+        j = self.at(ev, "proc.kill pid=3")
+        ev[j] = "proc.kill pid=3 why=write_ro va=0x400010 rip=0x400004"
+        self.assertClean(ev)
+
+
 class Leftover(Story):
     def test_a_frame_not_freed_at_exit_is_caught(self):
         ev = self.events()
@@ -328,6 +351,25 @@ class Commands(Story):
                       p1["regions"])
         self.assertEqual([(c["pa"], c["count"], len(c["mapped"])) for c in st["cow"]],
                          [(f"{pa:#x}", 2, 2) for pa in (u.TEXT, u.DATA, u.HEAP, u.STACK)])
+
+    def test_state_json_at_the_end_has_every_process_and_what_it_wrote(self):
+        rc, out, _ = vtrace("state", "--json", "@", data=gen.write(u.kill_events()))
+        st = json.loads(out)
+        self.assertEqual([(p["pid"], p["state"], p["code"], p["written"]) for p in st["processes"]],
+                         [(1, "reaped", 0, 10), (2, "reaped", 0, 9), (3, "reaped", None, 0)])
+        self.assertEqual(st["processes"][2]["kill"],
+                         {"why": "unmapped", "va": "0x10", "rip": "0x400004"})
+        self.assertEqual(st["cow"], [])
+
+    def test_a_kernel_spawned_process_is_reaped_by_the_kernel_only(self):
+        ev = self.events()
+        i = self.at(ev, "proc.reap pid=0 child=1")
+        ev.insert(i, ev.pop(i).replace("pid=0", "pid=2"))
+        self.assertFirst(ev, "proc-unknown")  # process 2 ended long before
+        ev = u.kill_events()
+        i = self.at(ev, "proc.reap pid=0 child=3")
+        ev[i] = ev[i].replace("pid=0", "pid=3")
+        self.assertCaught(ev, "proc-state")
 
     def test_check_names_the_process_categories_when_off(self):
         ev = [e for e in self.events() if not e.startswith(("proc.", "pf.", "cow.", "sys.",

@@ -242,7 +242,8 @@ def proc_dicts(r):
              {"why": p.kill[0], "va": hx(p.kill[1]), "rip": hx(p.kill[2])},
              "regions": [{"kind": k, "va": hx(va), "pages": n, "prot": prot}
                          for va, (k, n, prot) in sorted(p.regions.items())],
-             "faults": p.nfaults, "resolved": dict(p.faults), "calls": dict(p.calls)}
+             "faults": p.nfaults, "resolved": dict(p.faults), "calls": dict(p.calls),
+             "written": p.writes}
             for p in r.proc_list]
 
 

@@ -14,10 +14,11 @@ cow.copy, cow.restore, and the end) a counted frame's count is the number of
 user-half OWN pages that map it, and a frame that 2 or more such pages map
 is counted (cow-count); every fault is resolved or its process killed before
 that process's next fault, its end and the end of the trace (pf-unresolved),
-by a resolution that fits (pf-resolve); an ended process leaves no mapping,
-table or frame behind (proc-leftover). Unlike the memory manager's rules,
-these report and go on: the event is still applied, so that one defect
-gives one finding, not a cascade.
+by a resolution that fits (pf-resolve) or a kill that names its cause
+(pf-kill); an ended process leaves no mapping, table or frame behind
+(proc-leftover). Unlike the memory manager's rules, these report and go
+on: the event is still applied, so that one defect gives one finding, not
+a cascade.
 """
 from . import schema
 from .tracefile import Finding
@@ -29,7 +30,6 @@ ALIVE = ("created", "ready", "running")          # may run, fault, call
 GONE = ("exited", "killed")                     # its space is being torn down
 HOWS = {"zero": ("heap", "mmap"), "stack": ("stack",), "cow_copy": None,
         "cow_restore": None, "fixup": None}     # resolution -> region kinds it fits
-ENDED_NORMALLY = ("ok", "fail")
 SHOWN = 3  # cow-count findings at one boundary, at most
 
 
@@ -359,10 +359,30 @@ class ProcState:
     def proc_kill(self, e):
         p = self.process(e, e.int("pid"), alive=True)
         faulted = self.pending.pop(e.int("pid"), None)
+        if p and faulted:
+            self.kill_fits(e, p, faulted)
         if p and p.state not in GONE:
             p.state, p.kill = "killed", (e.keys.get("why", "?"), e.int("va"), e.int("rip"))
             if faulted:
                 p.faults["kill"] = p.faults.get("kill", 0) + 1
+
+    def kill_fits(self, e, p, f):
+        """Rule pf-kill: a kill that ends a fault names that fault's address
+        and a cause the regions agree with."""
+        why, va = e.keys.get("why", "?"), f.int("va")
+        region, err = self.region_at(p, va), flag_set(f.keys.get("err", "-"))
+        fits = {"unmapped": region is None and va < USER_END,
+                "write_ro": region is not None and "W" in err and "w" not in region[2],
+                "exec_nx": region is not None and "I" in err and "x" not in region[2],
+                "kernel_addr": va >= USER_END}.get(why, True)
+        if e.int("va") != va or not fits:
+            where = "in no region" if region is None else f"in a {region[0]} region ({region[2]})"
+            self.find(e, "pf-kill", f"the fault of event {f.seq} is at va={va:#x} (err="
+                      f"{f.keys.get('err', '-')}), {where}: why={why} does not fit")
+
+    def region_at(self, p, va):
+        """[kind, pages, prot] of the region of p holding va, or None."""
+        return next((r for rva, r in p.regions.items() if rva <= va < rva + r[1] * PAGE), None)
 
     def proc_end(self, e):
         """Rule proc-leftover: the space is gone and nothing of it is left."""
@@ -405,11 +425,11 @@ class ProcState:
             self.process(e, pid, alive=True)
         c = self.procs.get(child)
         parent = self.procs.get(c.parent) if c else None
-        orphan = c and (c.parent == 0 or parent is None or parent.state not in ALIVE)
+        orphan = c and c.parent and (parent is None or parent.state not in ALIVE)
         if c is None or c.state != "ended":
             self.find(e, "proc-state", f"process {child} " + ("does not exist" if c is None
                       else f"is {c.state}: only an ended process (proc.end) is reaped"))
-        elif c.parent != pid and not (pid == 0 and orphan):
+        elif c.parent != pid and not orphan:  # an orphan: whoever adopted it
             self.find(e, "proc-state", f"process {child}'s parent is {c.parent}")
         elif c.code is not None and c.code != code:
             self.find(e, "proc-state", f"process {child} exited with code {c.code}")
@@ -422,7 +442,7 @@ class ProcState:
             return
         name = e.keys.get("name", "?")
         p.calls[name] = p.calls.get(name, 0) + 1
-        if name == "fork":
+        if name == "fork" and e.int("ret"):  # the parent's return: the child
             c = self.procs.get(e.int("ret"))
             if c is None or c.parent != p.pid:
                 self.find(e, "proc-state", f"fork returned {e.int('ret')}, which is not a "
@@ -467,8 +487,7 @@ class ProcState:
         p.faults[how] = p.faults.get(how, 0) + 1
         if how == "fixup":
             return
-        region = next((r for rva, r in p.regions.items()
-                       if rva <= va < rva + r[1] * PAGE), None)
+        region = self.region_at(p, va)
         kinds = HOWS[how]
         if region is None or (kinds and region[0] not in kinds) or \
                 (not kinds and "w" not in region[2]):
