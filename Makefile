@@ -36,7 +36,8 @@ PYTHON     := python3
 # build/gen holds what trace/schemagen writes from src/lib/trace.schema.
 GEN        := $(BUILD)/gen
 GEN_H      := $(GEN)/trace_schema.h $(GEN)/trace_events.h $(GEN)/trace_schema.inc
-INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot -iquote $(GEN)
+INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot -iquote src/proc \
+	-iquote src/user -iquote $(GEN)
 WARNINGS   := -Wall -Wextra -Werror
 KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) $(INCLUDES) \
 	-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pic \
@@ -47,14 +48,17 @@ KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecsta
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) $(INCLUDES) -iquote tests/host
 
 # Sources. src/lib and src/mm are portable (kernel and host) except the few
-# kernel-only files below; src/boot and tests/kernel are kernel-only.
+# kernel-only files below; src/boot, src/proc and tests/kernel are
+# kernel-only. The user programs (src/user/) are built on their own and
+# carried in the kernel image (build/user/programs.asm).
 KERNEL_ONLY_LIB := src/lib/string.c
-KERNEL_C   := $(wildcard src/boot/*.c src/lib/*.c src/mm/*.c tests/kernel/*.c)
-KERNEL_ASM := $(wildcard src/boot/*.asm)
+KERNEL_C   := $(wildcard src/boot/*.c src/proc/*.c src/lib/*.c src/mm/*.c tests/kernel/*.c)
+KERNEL_ASM := $(wildcard src/boot/*.asm src/proc/*.asm)
 PORTABLE_C := $(filter-out $(KERNEL_ONLY_LIB),$(wildcard src/lib/*.c src/mm/*.c))
 HOST_TEST_C := $(wildcard tests/host/*.c)
 
-KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o)
+KERNEL_OBJ := $(KERNEL_C:%.c=$(BUILD)/kernel/%.o) $(KERNEL_ASM:%.asm=$(BUILD)/kernel/%.o) \
+	$(BUILD)/user/programs.o
 # A lab's handout gets the later labs' code as objects (tests/labs/handout);
 # in the full tree there are none.
 PREBUILT_KERNEL := $(wildcard prebuilt/kernel/*.o)
@@ -116,6 +120,35 @@ $(BUILD)/kernel/%.o: %.asm $(GEN_H) | $(BUILD)/.deps
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJ) $(PREBUILT_KERNEL) src/boot/linker.ld
 	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) $(PREBUILT_KERNEL) -o $@ -lgcc
+
+# --- user programs (src/user/, docs/user.md) --------------------------------
+# Freestanding static ELF files linked at USER_BASE with the tiny libc
+# (src/user/lib/) and the kernel's printf (src/lib/format.c); no SSE, since
+# the kernel does not save those registers. src/user/mkbad makes malformed
+# copies of forkcow (text and data) for the ELF checks; src/user/embed carries them all.
+USER_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) -iquote src/user/lib $(INCLUDES) \
+	-ffreestanding -fno-pic -fno-pie -mgeneral-regs-only -mno-sse -mno-mmx \
+	-fno-stack-protector -fno-asynchronous-unwind-tables
+USER_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
+	-Wl,--build-id=none -T src/user/user.ld
+USER_LIB   := src/user/lib/ulib.c src/lib/format.c src/lib/string.c
+USER_NAMES := $(basename $(notdir $(wildcard src/user/*.c)))
+USER_BAD   := truncated machine kernel_half huge overlap filesz
+USER_ELF   := $(USER_NAMES:%=$(BUILD)/user/%.elf)
+# NAME.debug.elf keeps the symbols (for gdb); the kernel carries NAME.elf.
+.PRECIOUS: $(BUILD)/user/%.debug.elf
+$(BUILD)/user/%.debug.elf: src/user/%.c $(USER_LIB) src/user/user.ld $(HEADERS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(USER_CFLAGS) $(USER_LDFLAGS) $< $(USER_LIB) -o $@ -lgcc
+$(BUILD)/user/%.elf: $(BUILD)/user/%.debug.elf
+	objcopy --strip-all $< $@
+$(BUILD)/user/bad/.made: $(BUILD)/user/forkcow.elf src/user/mkbad
+	$(PYTHON) src/user/mkbad $< $(BUILD)/user/bad && touch $@
+$(BUILD)/user/programs.asm: $(USER_ELF) $(BUILD)/user/bad/.made src/user/embed
+	$(PYTHON) src/user/embed $@ $(foreach n,$(USER_NAMES),$(n)=$(BUILD)/user/$(n).elf) \
+		$(foreach b,$(USER_BAD),bad_$(b)=$(BUILD)/user/bad/bad_$(b).elf)
+$(BUILD)/user/programs.o: $(BUILD)/user/programs.asm
+	$(NASM) -f elf64 $< -o $@
 
 # Symbols for the Bochs debugger's `ldsym global`: "ADDRESS NAME" lines.
 $(BUILD)/kernel.sym: $(BUILD)/kernel.elf

@@ -1,11 +1,14 @@
 /*
  * gdt.c - the 64-bit GDT and the TSS.
  *
- * In long mode segments are flat; the GDT matters for two things: the code
- * segment's L bit (64-bit code) and the TSS, whose Interrupt Stack Table
- * gives the page-fault and double-fault handlers stacks of their own. With
- * them a kernel stack overflow (a fault on the guard page, with RSP already
- * unusable) can still be reported instead of becoming a triple fault.
+ * In long mode segments are flat; the GDT matters for three things: the
+ * code segments' L bit (64-bit code), their privilege level (DPL 0 for the
+ * kernel, 3 for user processes: ring 3), and the TSS. The TSS's RSP0 is
+ * the stack the CPU switches to when ring 3 is interrupted (a system call,
+ * a fault), and its Interrupt Stack Table gives the page-fault and
+ * double-fault handlers stacks of their own. With them a kernel stack
+ * overflow (a fault on the guard page, with RSP already unusable) can
+ * still be reported instead of becoming a triple fault.
  */
 #include "gdt.h"
 
@@ -29,7 +32,7 @@ struct __attribute__((packed)) gdt_pointer {
 };
 
 static struct tss tss;
-static uint64_t gdt[5];
+static uint64_t gdt[7];
 static uint8_t ist_stacks[IST_COUNT][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 /* A 16-byte TSS descriptor (SDM vol. 3, 8.2.3): base split over 3 fields. */
@@ -47,6 +50,8 @@ void gdt_init(void)
 	gdt[0] = 0;
 	gdt[GDT_KERNEL_CODE / 8] = 0x00AF9A000000FFFFull; /* 64-bit code, DPL 0 */
 	gdt[GDT_KERNEL_DATA / 8] = 0x00CF92000000FFFFull; /* data, writable */
+	gdt[GDT_USER_DATA / 8] = 0x00CFF2000000FFFFull;   /* data, DPL 3 */
+	gdt[GDT_USER_CODE / 8] = 0x00AFFA000000FFFFull;   /* 64-bit code, DPL 3 */
 	for (int i = 0; i < IST_COUNT; i++)
 		tss.ist[i] = (uint64_t)(ist_stacks[i] + IST_STACK_SIZE);
 	tss.iomap_base = sizeof tss;
@@ -69,6 +74,11 @@ void gdt_init(void)
 		: "m"(ptr), "i"(GDT_KERNEL_CODE), "i"(GDT_KERNEL_DATA),
 		  "r"((uint16_t)GDT_TSS)
 		: "rax", "memory");
+}
+
+void gdt_set_kernel_stack(uint64_t top)
+{
+	tss.rsp[0] = top;
 }
 
 uint64_t gdt_ist_top(int ist)

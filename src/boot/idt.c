@@ -1,12 +1,14 @@
 /*
  * idt.c - the Interrupt Descriptor Table and what happens on an exception.
  *
- * An exception is either expected (an instruction in the fixup table, from
+ * A trap from a user process (a system call, an exception in ring 3, a
+ * page fault of a user copy) goes to src/proc/ (proc_trap). Any other
+ * exception is either expected (an instruction in the fixup table, from
  * probe.asm) and then recorded and resumed, or it is a bug: then the trace
  * gets one cpu.fault event with the vector, its name, the error code, RIP
  * and, for a page fault, CR2 and the decoded error code, and the run ends
  * with status=fault. Interrupts stay disabled in Vitrine: only the 32
- * exception vectors are filled.
+ * exception vectors and the system-call vector 0x80 are filled.
  */
 #include "idt.h"
 
@@ -17,13 +19,16 @@
 #include "gdt.h"
 #include "platform.h"
 #include "probe.h"
+#include "proc.h"
 #include "trace.h"
+#include "uvm.h"
 
 struct __attribute__((packed)) idt_gate {
 	uint16_t offset_low;
 	uint16_t selector;
 	uint8_t ist;       /* bits 0-2: IST slot, 0 = the current stack */
-	uint8_t type_attr; /* 0x8E: present, DPL 0, 64-bit interrupt gate */
+	uint8_t type_attr; /* 0x8E: present, DPL 0, 64-bit interrupt gate;
+			    * 0xEE: the same with DPL 3 (int 0x80 from ring 3) */
 	uint16_t offset_mid;
 	uint32_t offset_high;
 	uint32_t reserved;
@@ -39,12 +44,14 @@ struct fixup {
 };
 
 extern const uint64_t isr_stubs[32];
+extern const uint64_t isr_syscall_stub;
 extern const struct fixup __fixups_start[], __fixups_end[];
 extern uint64_t probe_exec_target;
 extern const char probe_exec_landing[];
 extern const char kernel_stack_guard[];
 
-static struct idt_gate idt[32];
+#define SYSCALL_VECTOR 0x80
+static struct idt_gate idt[SYSCALL_VECTOR + 1];
 static struct probe_result last_probe;
 
 static const char *const exception_names[32] = {
@@ -53,10 +60,21 @@ static const char *const exception_names[32] = {
 	"22", "23", "24", "25", "26", "27", "HV", "VC", "SX", "31",
 };
 
+static struct idt_gate gate(uint64_t addr, int ist, uint8_t type_attr)
+{
+	return (struct idt_gate){
+		.offset_low = addr & 0xFFFF,
+		.selector = GDT_KERNEL_CODE,
+		.ist = (uint8_t)ist,
+		.type_attr = type_attr,
+		.offset_mid = (addr >> 16) & 0xFFFF,
+		.offset_high = addr >> 32,
+	};
+}
+
 void idt_init(void)
 {
 	for (int v = 0; v < 32; v++) {
-		uint64_t addr = isr_stubs[v];
 		int ist = 0;
 		if (v == 8)
 			ist = IST_DOUBLE_FAULT;
@@ -64,33 +82,11 @@ void idt_init(void)
 			ist = IST_PAGE_FAULT;
 		else if (v == 2 || v == 18)
 			ist = IST_OTHER;
-		idt[v] = (struct idt_gate){
-			.offset_low = addr & 0xFFFF,
-			.selector = GDT_KERNEL_CODE,
-			.ist = (uint8_t)ist,
-			.type_attr = 0x8E,
-			.offset_mid = (addr >> 16) & 0xFFFF,
-			.offset_high = addr >> 32,
-		};
+		idt[v] = gate(isr_stubs[v], ist, 0x8E);
 	}
+	idt[SYSCALL_VECTOR] = gate(isr_syscall_stub, 0, 0xEE);
 	struct idt_pointer ptr = { sizeof idt - 1, (uint64_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(ptr));
-}
-
-void idt_decode_pf(uint64_t error_code, char *buf, unsigned cap)
-{
-	static const char letters[] = "PWURI";
-	unsigned n = 0;
-	for (int bit = 0; bit < 5 && n + 2 < cap; bit++) {
-		if (!(error_code & (1u << bit)))
-			continue;
-		if (n)
-			buf[n++] = '|';
-		buf[n++] = letters[bit];
-	}
-	if (n == 0 && cap > 1)
-		buf[n++] = '-';
-	buf[n] = '\0';
 }
 
 /* If the fault came from a probe, records it, redirects f and returns true. */
@@ -117,7 +113,7 @@ void exception_handler(struct interrupt_frame *f)
 {
 	static int depth;
 	uint64_t cr2 = f->vector == 14 ? read_cr2() : 0;
-	if (apply_fixup(f, cr2))
+	if (proc_trap(f, cr2) || apply_fixup(f, cr2))
 		return;
 	if (++depth > 1) {
 		/* A fault while reporting a fault: say so with the least code. */
@@ -130,7 +126,7 @@ void exception_handler(struct interrupt_frame *f)
 		platform_stop("fault");
 	}
 	char pf[16];
-	idt_decode_pf(f->error_code, pf, sizeof pf);
+	pf_error_text(f->error_code, pf, sizeof pf);
 	uint64_t guard = (uint64_t)kernel_stack_guard;
 	bool overflow = cr2 >= guard && cr2 - guard < 4096;
 	if (overflow)

@@ -1,4 +1,5 @@
-; isr.asm - the 32 exception entry points and their common path.
+; isr.asm - the 32 exception entry points, the system-call entry (int 0x80)
+; and their common path.
 ;
 ; The CPU pushes SS, RSP, RFLAGS, CS, RIP and, for some vectors, an error
 ; code. Each stub pushes a zero in place of the missing error code (so every
@@ -58,6 +59,7 @@ STUB_NO_ERROR 28
 STUB_ERROR    29
 STUB_ERROR    30
 STUB_NO_ERROR 31
+STUB_NO_ERROR 128         ; int 0x80: a system call from ring 3 (src/proc/)
 
 isr_common:
     push rax              ; save every general register: the layout must
@@ -81,6 +83,7 @@ isr_common:
     and rsp, -16          ; the C ABI wants a 16-byte aligned stack at a call
     call exception_handler
     mov rsp, rbx
+isr_return:               ; restores the frame at RSP and resumes it
     pop r15
     pop r14
     pop r13
@@ -99,6 +102,37 @@ isr_common:
     add rsp, 16           ; drop the vector and the error code
     iretq
 
+; void proc_enter(struct interrupt_frame *f, struct kernel_context *k)
+; Saves the kernel's callee-saved registers, stack and return address in k,
+; then resumes frame f (a process in ring 3) as if returning from a trap.
+; proc_leave(k) comes back: proc_enter then returns to its caller.
+global proc_enter, proc_leave
+proc_enter:
+    mov [rsi + 0], rbx
+    mov [rsi + 8], rbp
+    mov [rsi + 16], r12
+    mov [rsi + 24], r13
+    mov [rsi + 32], r14
+    mov [rsi + 40], r15
+    mov rax, [rsp]        ; the return address
+    mov [rsi + 56], rax
+    lea rax, [rsp + 8]    ; the stack pointer after the return
+    mov [rsi + 48], rax
+    mov rsp, rdi
+    jmp isr_return
+
+; void proc_leave(const struct kernel_context *k): back into proc_enter's
+; caller, on the kernel's own stack, from any trap handler.
+proc_leave:
+    mov rbx, [rdi + 0]
+    mov rbp, [rdi + 8]
+    mov r12, [rdi + 16]
+    mov r13, [rdi + 24]
+    mov r14, [rdi + 32]
+    mov r15, [rdi + 40]
+    mov rsp, [rdi + 48]
+    jmp [rdi + 56]
+
 ; The table of stub addresses, for idt.c.
 section .rodata
 global isr_stubs
@@ -109,3 +143,6 @@ isr_stubs:
     dq isr_ %+ i
 %assign i i + 1
 %endrep
+global isr_syscall_stub
+isr_syscall_stub:
+    dq isr_128

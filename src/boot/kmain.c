@@ -90,6 +90,7 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
 			       trace_quote(cfg.run, run, sizeof run));
 		platform_stop("reject");
 	}
+	scenario_user_program = cfg.user;
 	unsigned failures = scenario_run(s);
 	platform_stop(failures ? "fail" : "ok");
 }

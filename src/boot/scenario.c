@@ -8,6 +8,7 @@
 extern const struct scenario __scenarios_start[], __scenarios_end[];
 
 static unsigned failures;
+const char *scenario_user_program = "";
 
 bool scenario_expect(bool ok, const char *expr, const char *file, int line)
 {

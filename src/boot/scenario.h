@@ -42,6 +42,9 @@ bool scenario_expect_status(status_t got, status_t want, const char *expr,
 /* The scenario named name, or NULL. */
 const struct scenario *scenario_find(const char *name);
 
+/* The user program the command line names (user=NAME), "" if none. */
+extern const char *scenario_user_program;
+
 /* Runs s between test.begin and test.end; returns the number of failures. */
 unsigned scenario_run(const struct scenario *s);
 

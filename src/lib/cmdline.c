@@ -60,8 +60,15 @@ static bool valid_name(const char *s, size_t len)
 	return true;
 }
 
+static void strcpy_small(char *dst, const char *src)
+{
+	while ((*dst++ = *src++))
+		;
+}
+
 /* The keys, in cmdline.h's order; a key's bit in `seen` is 1 << index. */
-static const char *const keys[] = { "run", "trace", "break", "pool", "mmap" };
+static const char *const keys[] = { "run", "trace", "break", "pool", "mmap",
+				    "user" };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
 /* Index of w's key in keys, or KEY_COUNT for an unknown key. */
@@ -77,12 +84,13 @@ static unsigned key_index(const struct word *w)
 static const char *apply(const struct word *w, struct boot_config *cfg)
 {
 	uint64_t n;
-	if (key_is(w, "run")) {
+	if (key_is(w, "run") || key_is(w, "user")) {
 		if (!valid_name(w->value, w->value_len))
 			return "bad name (a-z 0-9 _ -, at most 47)";
+		char *name = key_is(w, "run") ? cfg->run : cfg->user;
 		for (size_t i = 0; i < w->value_len; i++)
-			cfg->run[i] = w->value[i];
-		cfg->run[w->value_len] = '\0';
+			name[i] = w->value[i];
+		name[w->value_len] = '\0';
 	} else if (key_is(w, "trace")) {
 		if (!trace_parse_categories(w->value, w->value_len,
 					    &cfg->trace_mask, NULL))
@@ -168,5 +176,8 @@ status_t cmdline_parse(const char *text, struct boot_config *cfg,
 			return STATUS_BAD_CMDLINE;
 		}
 	}
+	/* user=NAME alone runs the program: run=user. */
+	if (cfg->user[0] && !(seen & 1u << 0))
+		strcpy_small(cfg->run, "user");
 	return STATUS_OK;
 }

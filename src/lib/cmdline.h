@@ -7,6 +7,8 @@
  *   break=N       stop in the Bochs debugger just before event N
  *   pool=N        pages in the kernel's page table pool (default 512)
  *   mmap=SPEC     replace the firmware memory map (docs/pmm.md)
+ *   user=NAME     the user program that run=user starts (src/user/,
+ *                 docs/user.md); given alone, it means run=user too
  *
  * Words are separated by spaces; every word must be key=value with a known
  * key and a valid value, and no key may be given twice. Anything else is an
@@ -30,6 +32,7 @@
 
 struct boot_config {
 	char run[CMDLINE_NAME_MAX]; /* scenario to run */
+	char user[CMDLINE_NAME_MAX]; /* user program, "" if none */
 	uint32_t trace_mask;        /* enabled trace categories */
 	uint64_t break_at;          /* event to break before, 0: none */
 	uint64_t pool_pages;        /* kernel page table pool size */

@@ -8,6 +8,7 @@
 #include "trace.h"
 
 #include "format.h"
+#include "string.h"
 #include "status.h"
 
 static const char *const category_names[] = {
@@ -90,10 +91,16 @@ static void emit(char *buf, size_t len)
  */
 const char *trace_quote(const char *text, char *buf, size_t cap)
 {
+	return trace_quote_bytes(text, text ? strlen(text) : 0, buf, cap);
+}
+
+const char *trace_quote_bytes(const char *text, size_t len, char *buf,
+			      size_t cap)
+{
 	size_t n = 0;
 	buf[n++] = '"';
-	for (; text && *text; text++) {
-		unsigned char c = (unsigned char)*text;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
 		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 		if (n + (plain ? 1 : 4) + 5 > cap) {
 			n += format(buf + n, cap - n, "...");

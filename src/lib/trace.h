@@ -110,6 +110,12 @@ uint32_t crc32_update(uint32_t crc, const void *data, size_t len);
 const char *trace_reason_name(unsigned why);
 const char *trace_flags_name(uint64_t flags, char *buf, size_t cap);
 const char *trace_quote(const char *text, char *buf, size_t cap);
+/* The same for n bytes that may hold NULs (schema type "bytes"). */
+struct trace_bytes {
+	const char *p;
+	size_t n;
+};
+const char *trace_quote_bytes(const char *p, size_t n, char *buf, size_t cap);
 
 /* One emitter per event of the schema: trace_<category>_<event>(keys...). */
 #include "trace_events.h"

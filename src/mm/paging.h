@@ -79,6 +79,14 @@ status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 status_t vm_protect(struct ptp *pool, vaddr_t va, uint64_t pages,
 		    uint64_t flags);
 
+/*
+ * The mapped 4K page at va maps pa with flags instead (P required; not PS,
+ * PIN), then va is invalidated: vm.remap, tlb.invlpg. The old frame is
+ * not freed: the caller decides (a copy-on-write copy drops one of its
+ * references). NOT_MAPPED if va is absent, HUGE_PAGE in a 2 MiB page,
+ * PINNED if pinned.
+ */
+status_t vm_remap(struct ptp *pool, vaddr_t va, paddr_t pa, uint64_t flags);
 /* Clears PIN on every page of a fully mapped range. */
 status_t vm_unpin(struct ptp *pool, vaddr_t va, uint64_t pages);
 

@@ -67,6 +67,13 @@ void vm_leaves_protect(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t n,
 			 e[0].raw);
 }
 
+void vm_leaf_remap(struct ptp *pool, pte_t *e, vaddr_t va, paddr_t pa,
+		   uint64_t flags)
+{
+	*e = pte_make(pa, flags);
+	trace_vm_remap(pool->id, va, pa, pte_flags(*e), e->raw);
+}
+
 void vm_share_kernel_half(struct ptp *to, const struct ptp *from)
 {
 	const pte_t *kernel = ptp_table(from->pa);

@@ -56,6 +56,10 @@ void vm_leaves_clear(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t n,
 void vm_leaves_protect(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t n,
 		       uint64_t unit, uint64_t flags, uint64_t keep);
 
+/* The present 4K leaf e (mapping va) maps pa with flags now (vm.remap);
+ * the caller invalidates va next. */
+void vm_leaf_remap(struct ptp *pool, pte_t *e, vaddr_t va, paddr_t pa,
+		   uint64_t flags);
 /* The PML4 of `to` gets the kernel half of the PML4 of `from` (slots
  * 256..511 but the recursive slot: pt.share). */
 void vm_share_kernel_half(struct ptp *to, const struct ptp *from);

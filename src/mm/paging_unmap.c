@@ -10,10 +10,12 @@
  *   3. invalidate the TLB for the chunk (tlb.invlpg or tlb.flush): this
  *      also drops what the CPU cached of the detached tables;
  *   4. only now, when no CPU can still use them, free the owned pages to
- *      pmm (pmm.clear) and the detached tables to the pool (ptp.free).
+ *      pmm (pmm.clear; a frame that fork shared only loses a reference,
+ *      frame.h) and the detached tables to the pool (ptp.free).
  */
 #include "paging.h"
 
+#include "frame.h"
 #include "layout.h"
 #include "paging_change.h"
 #include "paging_walk.h"
@@ -130,7 +132,7 @@ static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last)
 	unsigned emptied = vm_unhook_empty(&it.walk, first, empty); /* 2 */
 	vm_invalidate(first, (end - first) / PAGE_SIZE);            /* 3 */
 	for (unsigned i = 0; i < owned_count; i++)                   /* 4 */
-		pmm_free_region(owned[i].pa, owned[i].n);
+		frame_release_run(owned[i].pa, owned[i].n);
 	for (unsigned i = 0; i < emptied; i++) {
 		status_t st = ptp_free_page(pool, empty[i]);
 		ASSERT(st == STATUS_OK);
@@ -276,6 +278,32 @@ status_t vm_protect(struct ptp *pool, vaddr_t va, uint64_t pages,
 	if (st != STATUS_OK)
 		return st;
 	vm_rewrite(pool, va, pages, flags, false);
+	return STATUS_OK;
+}
+
+status_t vm_remap(struct ptp *pool, vaddr_t va, paddr_t pa, uint64_t flags)
+{
+	TRACE_CALL();
+	status_t st = vm_check_range(pool, va, 1, PAGE_SIZE);
+	if (st != STATUS_OK)
+		return st;
+	if (!(flags & PTE_P) || flags & ~PTE_CALLER_FLAGS ||
+	    flags & (PTE_PS | PTE_PIN) || pa & PAGE_MASK)
+		return trace_error(STATUS_INVALID_ARG,
+				   "as=%u va=%#lx pa=%#lx flags=%#lx", pool->id,
+				   va, pa, flags);
+	int level;
+	pte_t *e = vm_walk(pool, va, PT_LEVEL_PT, &level);
+	if (!pte_present(*e))
+		return trace_error(STATUS_NOT_MAPPED, "as=%u va=%#lx", pool->id,
+				   va);
+	if (level != PT_LEVEL_PT)
+		return trace_error(STATUS_HUGE_PAGE, "as=%u va=%#lx", pool->id,
+				   va);
+	if (e->raw & PTE_PIN)
+		return trace_error(STATUS_PINNED, "as=%u va=%#lx", pool->id, va);
+	vm_leaf_remap(pool, e, va, pa, flags);
+	vm_invalidate(va, 1);
 	return STATUS_OK;
 }
 

@@ -5,10 +5,12 @@
  *
  *   63 62..52 51.............12 11..9 8 7  6 5 4   3   2 1 0
  *   NX  ----  physical address  sw    G PS D A PCD PWT U W P
+ *                                 (11 COW, 10 PIN, 9 OWN)
  *
- * Vitrine uses two of the software bits (ignored by the CPU): OWN, the
+ * Vitrine uses the three software bits (ignored by the CPU): OWN, the
  * physical page belongs to the mapping and goes back to the physical
- * allocator on unmap; PIN, unmap and protect refuse the page.
+ * allocator on unmap; PIN, unmap and protect refuse the page; COW, fork
+ * shares the page read-only and a write fault copies it (frame.h).
  */
 #ifndef VITRINE_PTE_H
 #define VITRINE_PTE_H
@@ -50,6 +52,7 @@ enum pt_level { PT_LEVEL_PT = 1, PT_LEVEL_PD = 2, PT_LEVEL_PDPT = 3,
 /* Software bits 9..11 are ignored by the CPU. */
 #define PTE_OWN TRACE_FLAG_OWN /* the page is freed to pmm on unmap */
 #define PTE_PIN TRACE_FLAG_PIN /* unmap and protect refuse the page */
+#define PTE_COW TRACE_FLAG_COW /* shared by fork: copy on a write fault */
 
 /* Physical address bits: 51..12 (MAXPHYADDR is at most 52). */
 #define PTE_PHYS_BITS 52
@@ -63,7 +66,7 @@ _Static_assert(PAGE_SHIFT == TRACE_CONST_PAGE_SHIFT &&
 
 /* Flags a caller of the paging API may ask for. */
 #define PTE_CALLER_FLAGS (PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_PS | \
-			  PTE_G | PTE_NX | PTE_OWN | PTE_PIN)
+			  PTE_G | PTE_NX | PTE_OWN | PTE_PIN | PTE_COW)
 
 /* The flags of an entry that points to a lower table. The leaf decides
  * the real rights; U must be set on the path for user pages. */
@@ -83,5 +86,13 @@ static inline pte_t pte_make(paddr_t pa, uint64_t flags)
 static inline paddr_t pte_addr(pte_t e) { return e.raw & PTE_ADDR_MASK; }
 static inline uint64_t pte_flags(pte_t e) { return e.raw & PTE_FLAGS_MASK; }
 static inline bool pte_present(pte_t e) { return e.raw & PTE_P; }
+
+
+/* Page-fault error code bits (SDM vol. 3, 4.7), for the fault handler. */
+#define PF_PRESENT (1u << 0)  /* 0: the page was not present */
+#define PF_WRITE (1u << 1)    /* the access was a write */
+#define PF_USER (1u << 2)     /* the access came from ring 3 */
+#define PF_RESERVED (1u << 3) /* a reserved bit was set in an entry */
+#define PF_FETCH (1u << 4)    /* the access was an instruction fetch */
 
 #endif

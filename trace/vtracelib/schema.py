@@ -23,6 +23,7 @@ SHAPES = {
     "reason": re.compile(r"^[a-z0-9_]+$"),
     "flags": re.compile(r"^(-|[A-Z]+(\|[A-Z]+)*)$"),
     "text": re.compile(r'^"([\x21\x23-\x5b\x5d-\x7e ]|\\x[0-9a-f]{2})*"$'),
+    "bytes": re.compile(r'^"([\x21\x23-\x5b\x5d-\x7e ]|\\x[0-9a-f]{2})*"$'),
 }
 
 
