@@ -1,12 +1,14 @@
 """test_vtrace_proc - vtrace on user processes, faults and copy-on-write
 (trace/vtracelib/procstate.py, vm.remap in vmstate.py): the fork story of
 gen_user.py passes, and each rule catches one defect injected into it; the
-process part of `stats` and `state`. Run by test_vtrace.py."""
+process part of `stats` and `state`; and the kernel's own traces of the
+user scenarios, clean and with one defect injected. Run by test_vtrace.py."""
 import json
+import os
 
 import gen
 import gen_user as u
-from vtrace_base import Base, check, vtrace
+from vtrace_base import ROOT, Base, check, vtrace
 import test_vtrace_view
 
 
@@ -378,3 +380,72 @@ class Commands(Story):
         rc, out, _ = check(ev, cats=cats)
         self.assertEqual(rc, 0, out)
         self.assertIn("rules skipped: proc,pf,cow", out)
+
+
+class RealUserTraces(Story):
+    """build/scenarios/user_forkcow and user_kills/trace.log, which the
+    scenario suite writes (as the kernel wrote them), clean and then with
+    one defect injected per rule."""
+
+    def story(self, name):
+        path = os.path.join(ROOT, "build", "scenarios", name, "trace.log")
+        self.assertTrue(os.path.exists(path), f"no {path}: run the scenarios first")
+        lines = open(path).read().splitlines()
+        self.assertTrue(lines[-1].startswith("@end"), f"{path} has no end record")
+        cats = next(l[6:] for l in lines if l.startswith("#cats "))
+        events = [l.split(" ", 1)[1] for l in lines if l[:1].isdigit()]
+        return events, {"cats": cats, "status": lines[-1].rsplit("=", 1)[1]}
+
+    def test_the_kernels_fork_and_kill_traces_pass(self):
+        for name in ("user_forkcow", "user_kills"):
+            ev, kw = self.story(name)
+            self.assertClean(ev, **kw)
+            for event in ("cow.share", "vm.remap", "cow.copy", "cow.restore", "proc.end"):
+                self.assertTrue(any(e.startswith(event) for e in ev), f"{name}: {event}")
+
+    def test_a_real_fork_without_a_cow_ref_is_caught(self):
+        ev, kw = self.story("user_forkcow")
+        del ev[self.at(ev, "cow.ref", 1)]
+        out = self.assertCaught(ev, "cow-count", **kw)
+        self.assertIn("but not counted (no cow.ref)", first_finding(out))
+
+    def test_a_real_fork_that_leaves_the_parent_writable_is_caught(self):
+        ev, kw = self.story("user_forkcow")
+        del ev[self.at(ev, "vm.protect as=1")]
+        out = self.assertCaught(ev, "cow-writable", **kw)
+        self.assertIn("cow-writable", first_finding(out))
+
+    def test_a_real_copy_without_its_invlpg_is_caught(self):
+        ev, kw = self.story("user_forkcow")
+        del ev[self.at(ev, "vm.remap") + 1]
+        self.assertIn("tlb-late", first_finding(self.assertCaught(ev, "tlb-late", **kw)))
+
+    def test_a_real_fault_without_its_resolution_is_caught(self):
+        ev, kw = self.story("user_forkcow")
+        del ev[self.at(ev, "pf.resolve")]
+        self.assertIn("pf-unresolved", first_finding(self.assertCaught(ev, "pf-unresolved",
+                                                                           **kw)))
+
+    def test_a_real_frame_freed_while_counted_is_caught(self):
+        ev, kw = self.story("user_forkcow")
+        i = max(k for k, e in enumerate(ev) if e.startswith("cow.ref") and e.endswith("count=0"))
+        j = next(k for k in range(i, len(ev)) if ev[k].startswith("pmm.clear"))
+        ev.insert(j, ev.pop(i))  # the last count=0 moved after the next pmm.clear
+        self.assertIn("cow-free", first_finding(self.assertCaught(ev, "cow-free", **kw)))
+
+    def test_a_real_killed_child_that_leaves_a_frame_is_caught(self):
+        ev, kw = self.story("user_kills")
+        kill = self.at(ev, "proc.kill")
+        end = next(k for k in range(kill, len(ev)) if ev[k].startswith("proc.end"))
+        clear = next(k for k in range(kill, end) if ev[k].startswith("pmm.clear") and
+                     ev[k].endswith("n=1 why=free"))
+        del ev[clear]
+        out = self.assertCaught(ev, "proc-leftover", **kw)
+        self.assertIn("frame(s) it mapped OWN are still in use and mapped nowhere",
+                      first_finding(out))
+
+    def test_a_real_kill_with_another_cause_is_caught(self):
+        ev, kw = self.story("user_kills")
+        i = self.at(ev, "proc.kill pid=3 why=write_ro")
+        ev[i] = ev[i].replace("why=write_ro", "why=unmapped")
+        self.assertIn("pf-kill", first_finding(self.assertCaught(ev, "pf-kill", **kw)))

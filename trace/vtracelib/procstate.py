@@ -145,10 +145,12 @@ class ProcState:
                 bad.append((ppn, c, own))
         for ppn, c, own in bad[:SHOWN]:
             where = ", ".join(f"as {a} va={v * PAGE:#x}" for a, v in own[:4])
-            text = (f"frame {ppn * PAGE:#x} has count={c} but {len(own)} user page(s) map "
-                    f"it OWN" + (f" ({where})" if own else "") if c else
-                    f"frame {ppn * PAGE:#x} is mapped OWN by {len(own)} user pages ({where}) "
-                    "but not counted (no cow.ref)")
+            if c:
+                text = (f"frame {ppn * PAGE:#x} has count={c} but {len(own)} user page(s) "
+                        "map it OWN" + (f" ({where})" if own else ""))
+            else:
+                text = (f"frame {ppn * PAGE:#x} is mapped OWN by {len(own)} user pages "
+                        f"({where}) but not counted (no cow.ref)")
             if end:
                 self.findings.append(Finding("end", "cow-count", text))
             else:
@@ -182,8 +184,6 @@ class ProcState:
 
     def freeing_counted(self, e, a, n):
         """Rule cow-free, at a pmm.clear of pages a..a+n-1."""
-        if not self.cow:
-            return
         hit = sorted(p for p in self.cow if a <= p < a + n)
         if hit:
             p = hit[0]
@@ -193,8 +193,6 @@ class ProcState:
     def frames_freed(self, a, n):
         """pmm.clear: the frames are no longer any space's."""
         fa = self.frame_as
-        if not fa:
-            return
         hit = [p for p in fa if a <= p < a + n] if n > len(fa) else \
             [p for p in range(a, a + n) if p in fa]
         for p in hit:

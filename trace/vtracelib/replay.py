@@ -208,10 +208,12 @@ class Replay(VmState, AllocState, ProcState):
             self.find(e, "pmm-double-clear", f"page {p * PAGE:#x} is already free (cleared "
                       f"by event {self.setter[p]})")
             return
-        self.freeing_counted(e, a, n)
+        if self.cow:
+            self.freeing_counted(e, a, n)
         if self.freeing_in_use(e, a, n):
             return
-        self.frames_freed(a, n)
+        if self.frame_as:
+            self.frames_freed(a, n)
         if e.keys.get("why") == "usable":
             self.usable += n
         self.why[a:a + n] = bytes(n)
