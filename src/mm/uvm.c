@@ -26,6 +26,7 @@ const char *uvm_fault_name(enum uvm_fault_result r)
 	static const char *const names[] = {
 		"zero", "stack", "cow_copy", "cow_restore", "unmapped",
 		"write_ro", "exec_nx", "kernel_addr", "no_memory",
+		"stack_overflow",
 	};
 	return names[r];
 }
@@ -292,7 +293,9 @@ static enum uvm_fault_result uvm_fault_resolve(struct uvm *u, vaddr_t va,
 		return va >= USER_END ? UVM_KILL_KERNEL_ADDR : UVM_KILL_UNMAPPED;
 	const struct uvm_region *r = uvm_find(u, va);
 	if (!r)
-		return UVM_KILL_UNMAPPED;
+		return va < UVM_STACK_BASE &&
+			       va >= UVM_STACK_BASE - UVM_STACK_GUARD_PAGES * PAGE_SIZE
+			       ? UVM_KILL_STACK_OVERFLOW : UVM_KILL_UNMAPPED;
 	if (err & PF_FETCH && !(r->prot & UVM_X))
 		return UVM_KILL_EXEC_NX;
 	if (err & PF_WRITE && !(r->prot & UVM_W))

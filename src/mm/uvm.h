@@ -45,6 +45,7 @@ enum uvm_kind { UVM_TEXT, UVM_DATA, UVM_HEAP, UVM_STACK, UVM_MMAP };
 #define UVM_STACK_PAGES 64                /* 256 KiB of stack at most */
 #define USER_STACK_TOP 0x7FFFFFFF000ull   /* the first byte above the stack */
 #define UVM_STACK_BASE (USER_STACK_TOP - UVM_STACK_PAGES * PAGE_SIZE)
+#define UVM_STACK_GUARD_PAGES 16          /* a fault this close below: overflow */
 #define UVM_MMAP_BASE 0x100000000ull      /* 4 GiB: mmap regions go above */
 #define UVM_MMAP_END (UVM_STACK_BASE - PAGE_SIZE) /* a guard page below the stack */
 #define UVM_HEAP_END UVM_MMAP_BASE        /* the heap stays below mmap */
@@ -79,6 +80,7 @@ enum uvm_fault_result {
 	UVM_KILL_EXEC_NX,    /* a fetch from a region without X */
 	UVM_KILL_KERNEL_ADDR,/* a kernel-half (or non-canonical) address */
 	UVM_KILL_NO_MEMORY,  /* the fix needs a frame or a table: none left */
+	UVM_KILL_STACK_OVERFLOW, /* just below the stack's limit (no region) */
 };
 #define UVM_FAULT_FIXED(r) ((r) <= UVM_FIX_COW_RESTORE)
 

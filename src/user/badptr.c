@@ -34,6 +34,19 @@ int main(void)
 	expect((long)sbrk(-4096), STATUS_OUT_OF_RANGE);
 	expect((long)sbrk(1l << 40), STATUS_OUT_OF_RANGE);
 	expect(syscall3(99, 0, 0, 0), STATUS_BAD_SYSCALL);
+	/* Regions until the table is full: the last mmap fails with its own
+	 * status, nothing is dropped, and every region made goes again. */
+	void *maps[20];
+	int made = 0;
+	for (; made < 20; made++) {
+		maps[made] = mmap(4096, PROT_READ);
+		if (SYS_FAILED(maps[made]))
+			break;
+	}
+	expect(made < 20 ? (long)maps[made] : 0, STATUS_TABLE_FULL);
+	for (int i = 0; i < made; i++)
+		if (munmap(maps[i], 4096) != 0)
+			wrong++;
 	/* A good pointer to a heap page not touched yet: the copy faults in
 	 * the kernel and the page is made (pf.fault mode=kernel). */
 	char *heap = sbrk(4096);

@@ -15,6 +15,19 @@ static void exec_data(void) { ((void (*)(void))(void *)data_code)(); }
 static void kernel_read(void) { (void)*(volatile long *)0xFFFF800000000000ul; }
 static void bad_instruction(void) { __asm__ volatile("ud2"); }
 
+/* Recursion past the stack's 64 pages: the fault below the stack region
+ * (its guard page) has no region. */
+static volatile long overflow_limit = 1l << 40; /* never reached */
+static long overflow(long depth)
+{
+	volatile char frame[4000];
+	frame[0] = (char)depth;
+	if (depth >= overflow_limit)
+		return frame[0];
+	return overflow(depth + 1) + frame[0];
+}
+static void stack_overflow(void) { overflow(0); }
+
 /* Exits with a heap page, an mmap page and its stack mapped. */
 static void leave_mapped(void)
 {
@@ -28,8 +41,9 @@ static void leave_mapped(void)
 
 static void (*const cases[])(void) = { unmapped, write_text, exec_data,
 				       kernel_read, bad_instruction,
-				       leave_mapped };
-static const long want[] = { KILLED, KILLED, KILLED, KILLED, KILLED, 3 };
+				       stack_overflow, leave_mapped };
+static const long want[] = { KILLED, KILLED, KILLED, KILLED, KILLED,
+			     KILLED, 3 };
 #define CASES (sizeof cases / sizeof cases[0])
 
 int main(void)

@@ -372,7 +372,8 @@ class ProcState:
         fits = {"unmapped": region is None and va < USER_END,
                 "write_ro": region is not None and "W" in err and "w" not in region[2],
                 "exec_nx": region is not None and "I" in err and "x" not in region[2],
-                "kernel_addr": va >= USER_END}.get(why, True)
+                "kernel_addr": va >= USER_END,
+                "stack_overflow": region is None and va < USER_END}.get(why, True)
         if e.int("va") != va or not fits:
             where = "in no region" if region is None else f"in a {region[0]} region ({region[2]})"
             self.find(e, "pf-kill", f"the fault of event {f.seq} is at va={va:#x} (err="
