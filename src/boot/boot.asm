@@ -17,6 +17,7 @@ PTE_P           equ 1 << 0               ; present
 PTE_W           equ 1 << 1               ; writable
 PTE_PS          equ 1 << 7               ; in a PD entry: a 2 MiB page
 
+CR0_EM          equ 1 << 2               ; no FPU: x87 instructions raise #NM
 CR0_WP          equ 1 << 16              ; ring 0 honours read-only pages
 CR0_PG          equ 1 << 31              ; paging on
 CR4_PAE         equ 1 << 5               ; 64-bit entries, needed by long mode
@@ -149,7 +150,7 @@ boot_entry32:
     or eax, EFER_LME | EFER_NXE
     wrmsr
     mov eax, cr0
-    or eax, CR0_PG | CR0_WP              ; paging on: now in compatibility mode
+    or eax, CR0_PG | CR0_WP | CR0_EM     ; paging on: now in compatibility mode
     mov cr0, eax
     lgdt [boot_gdt_pointer]
     jmp BOOT_CODE64:long_entry           ; a 64-bit code segment: long mode

@@ -109,6 +109,11 @@ static bool apply_fixup(struct interrupt_frame *f, uint64_t cr2)
 	return true;
 }
 
+const char *idt_exception_name(uint64_t vector)
+{
+	return exception_names[vector & 31];
+}
+
 void exception_handler(struct interrupt_frame *f)
 {
 	static int depth;

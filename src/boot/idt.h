@@ -16,6 +16,9 @@ struct interrupt_frame {
 
 /* The page-fault error code bits PF_* are in pte.h. */
 
+/* The short name of exception vector (0..31): "UD", "GP", "PF"... */
+const char *idt_exception_name(uint64_t vector);
+
 /* Fills the IDT with the 32 exception stubs and the system-call gate
  * (vector 0x80, callable from ring 3) and loads it. */
 void idt_init(void);

@@ -341,7 +341,7 @@ status_t uvm_sbrk(struct uvm *u, int64_t delta, vaddr_t *old)
 	if (!heap || !old)
 		return trace_error(STATUS_INVALID_ARG, "pid=%u", u->pid);
 	vaddr_t end = u->brk + (uint64_t)delta;
-	if ((delta < 0 && (uint64_t)-delta > u->brk - heap->va) ||
+	if ((delta < 0 && 0 - (uint64_t)delta > u->brk - heap->va) ||
 	    (delta > 0 && (uint64_t)delta > UVM_HEAP_END - u->brk))
 		return trace_error(STATUS_OUT_OF_RANGE, "pid=%u brk=%#lx delta=%ld",
 				   u->pid, u->brk, delta);
@@ -362,11 +362,11 @@ status_t uvm_sbrk(struct uvm *u, int64_t delta, vaddr_t *old)
 	return STATUS_OK;
 }
 
-status_t uvm_mmap(struct uvm *u, uint64_t pages, unsigned prot, vaddr_t *out)
+status_t uvm_mmap(struct uvm *u, uint64_t pages, uint64_t prot, vaddr_t *out)
 {
 	TRACE_CALL();
 	if (!out || (prot != UVM_R && prot != (UVM_R | UVM_W)))
-		return trace_error(STATUS_INVALID_ARG, "pid=%u prot=%u", u->pid,
+		return trace_error(STATUS_INVALID_ARG, "pid=%u prot=%lu", u->pid,
 				   prot);
 	if (pages == 0)
 		return trace_error(STATUS_ZERO_COUNT, "pid=%u n=0", u->pid);
@@ -383,7 +383,7 @@ status_t uvm_mmap(struct uvm *u, uint64_t pages, unsigned prot, vaddr_t *out)
 	}
 	if (va >= UVM_MMAP_END || (UVM_MMAP_END - va) / PAGE_SIZE < pages)
 		return trace_error(STATUS_NOT_FOUND, "pid=%u n=%lu", u->pid, pages);
-	status_t st = uvm_add_region(u, UVM_MMAP, va, pages, prot);
+	status_t st = uvm_add_region(u, UVM_MMAP, va, pages, (unsigned)prot);
 	if (st == STATUS_OK)
 		*out = va;
 	return st;

@@ -8,6 +8,7 @@
  *
  *   text   r-x  loaded from the program, mapped at once
  *   data   rw-  loaded from the program (its bss zeroed), mapped at once
+ *               (r-- for a read-only segment that is not text)
  *   heap   rw-  grows and shrinks with sbrk; its pages come on a fault
  *   stack  rw-  below USER_STACK_TOP, UVM_STACK_PAGES at most; pages come
  *               on a fault: the stack grows down to its limit
@@ -45,9 +46,9 @@ enum uvm_kind { UVM_TEXT, UVM_DATA, UVM_HEAP, UVM_STACK, UVM_MMAP };
 #define UVM_STACK_PAGES 64                /* 256 KiB of stack at most */
 #define USER_STACK_TOP 0x7FFFFFFF000ull   /* the first byte above the stack */
 #define UVM_STACK_BASE (USER_STACK_TOP - UVM_STACK_PAGES * PAGE_SIZE)
-#define UVM_STACK_GUARD_PAGES 16          /* a fault this close below: overflow */
 #define UVM_MMAP_BASE 0x100000000ull      /* 4 GiB: mmap regions go above */
-#define UVM_MMAP_END (UVM_STACK_BASE - PAGE_SIZE) /* a guard page below the stack */
+#define UVM_STACK_GUARD_PAGES 16          /* a fault this close below: overflow */
+#define UVM_MMAP_END (UVM_STACK_BASE - UVM_STACK_GUARD_PAGES * PAGE_SIZE)
 #define UVM_HEAP_END UVM_MMAP_BASE        /* the heap stays below mmap */
 #define UVM_MAX_LOAD_PAGES 4096           /* 16 MiB: a program's text+data */
 
@@ -78,7 +79,8 @@ enum uvm_fault_result {
 	UVM_KILL_UNMAPPED,   /* no region holds the address */
 	UVM_KILL_WRITE_RO,   /* a write to a read-only region */
 	UVM_KILL_EXEC_NX,    /* a fetch from a region without X */
-	UVM_KILL_KERNEL_ADDR,/* a kernel-half (or non-canonical) address */
+	UVM_KILL_KERNEL_ADDR,/* a kernel-half address (a non-canonical one
+			      * raises #GP, not #PF: a cpu_GP kill) */
 	UVM_KILL_NO_MEMORY,  /* the fix needs a frame or a table: none left */
 	UVM_KILL_STACK_OVERFLOW, /* just below the stack's limit (no region) */
 };
@@ -135,7 +137,7 @@ status_t uvm_sbrk(struct uvm *u, int64_t delta, vaddr_t *old);
 
 /* An mmap region of `pages` pages (prot UVM_R or UVM_R|UVM_W) at the
  * lowest free place in [UVM_MMAP_BASE, UVM_MMAP_END). NOT_FOUND if none. */
-status_t uvm_mmap(struct uvm *u, uint64_t pages, unsigned prot, vaddr_t *out);
+status_t uvm_mmap(struct uvm *u, uint64_t pages, uint64_t prot, vaddr_t *out);
 
 /* Removes the mmap region that starts at va and has `pages` pages,
  * unmapping its pages (proc.unregion). NOT_FOUND if there is none. */

@@ -9,6 +9,7 @@
 #include "gdt.h"
 #include "paging.h"
 #include "panic.h"
+#include "format.h"
 #include "string.h"
 #include "trace.h"
 
@@ -29,7 +30,9 @@ static uint8_t trap_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
 static struct proc procs[PROC_MAX];
 static struct proc *current;
 static unsigned next_pid = 1;
-static uint64_t last_code;
+static unsigned watched_pid;       /* proc_run's pid and its code */
+static uint64_t watched_code;
+static enum uvm_fault_result copy_fault; /* how the last user copy's fault ended */
 static struct kernel_context kernel_context;
 
 const struct user_program *proc_program(const char *name)
@@ -43,11 +46,6 @@ const struct user_program *proc_program(const char *name)
 struct proc *proc_current(void)
 {
 	return current;
-}
-
-uint64_t proc_last_code(void)
-{
-	return last_code;
 }
 
 static struct proc *proc_by_pid(unsigned pid)
@@ -184,11 +182,13 @@ static void proc_schedule(struct interrupt_frame *f)
 	*f = next->frame;
 }
 
-void proc_run(void)
+uint64_t proc_run(unsigned pid)
 {
+	watched_pid = pid;
+	watched_code = PROC_KILLED_CODE;
 	struct proc *first = proc_next_ready(NULL);
 	if (!first)
-		return;
+		return watched_code;
 	gdt_set_kernel_stack((uint64_t)(trap_stack + TRAP_STACK_SIZE));
 	proc_switch_to(first);
 	struct interrupt_frame *f =
@@ -200,6 +200,7 @@ void proc_run(void)
 		aspace_switch(NULL);
 	status_t st = frame_fini();
 	ASSERT(st == STATUS_OK);
+	return watched_code;
 }
 
 void proc_yield(struct interrupt_frame *f)
@@ -215,8 +216,8 @@ void proc_yield(struct interrupt_frame *f)
 static void proc_reap(struct proc *p, unsigned by)
 {
 	trace_proc_reap(by, p->pid, p->code);
-	if (by == 0)
-		last_code = p->code;
+	if (by == 0 && p->pid == watched_pid)
+		watched_code = p->code;
 	p->state = PROC_FREE;
 }
 
@@ -316,7 +317,10 @@ static status_t user_copy_checked(void *dst, const void *src, vaddr_t uva,
 	uint64_t user_copy(void *dst, const void *src, uint64_t n);
 	if (uva >= USER_END || n > USER_END - uva)
 		return STATUS_BAD_USER_POINTER; /* a kernel address: never */
-	return user_copy(dst, src, n) ? STATUS_BAD_USER_POINTER : STATUS_OK;
+	if (!user_copy(dst, src, n))
+		return STATUS_OK;
+	return copy_fault == UVM_KILL_NO_MEMORY ? STATUS_NO_MEMORY
+						: STATUS_BAD_USER_POINTER;
 }
 
 status_t copy_from_user(void *dst, vaddr_t uva, uint64_t n)
@@ -341,16 +345,21 @@ bool proc_trap(struct interrupt_frame *f, uint64_t cr2)
 	if (f->vector == 14 && !user && f->rip == (uint64_t)user_copy_access) {
 		/* A user copy: fix the page if the process may use it so;
 		 * else the copy fails (the fixup table lands it). */
-		if (UVM_FAULT_FIXED(uvm_fault(&current->uvm, cr2, f->error_code,
-					      f->rip, false)))
+		copy_fault = uvm_fault(&current->uvm, cr2, f->error_code, f->rip,
+				       false);
+		if (UVM_FAULT_FIXED(copy_fault))
 			return true;
 		trace_pf_resolve(current->pid, cr2 & ~PAGE_MASK, "fixup");
-		return false;
+		return false; /* not the kernel's fault: apply_fixup lands it */
 	}
 	if (!user)
 		return false;
+	if (f->vector == 2 || f->vector == 18)
+		return false; /* NMI, machine check: not the process's doing */
 	if (f->vector != 14) {
-		proc_kill(f, "cpu", 0);
+		char why[16];
+		format(why, sizeof why, "cpu_%s", idt_exception_name(f->vector));
+		proc_kill(f, why, 0);
 		return true;
 	}
 	enum uvm_fault_result r =

@@ -66,13 +66,11 @@ status_t proc_spawn(const char *name, unsigned *pid);
 
 /*
  * Runs the ready processes until none is left (each ends by exit or is
- * killed); the kernel collects their codes (proc.reap pid=0). Returns at
- * once if there is none.
+ * killed); the kernel collects the codes of its own and of orphans
+ * (proc.reap pid=0). Returns the exit code of process pid (one the kernel
+ * started), or PROC_KILLED_CODE if it was never collected.
  */
-void proc_run(void);
-
-/* The exit code of the last process the kernel collected (for tests). */
-uint64_t proc_last_code(void);
+uint64_t proc_run(unsigned pid);
 
 /*
  * Called by exception_handler first for every trap: a system call, an
@@ -103,8 +101,9 @@ status_t proc_wait(struct interrupt_frame *f, unsigned *child, uint64_t *code);
 void proc_yield(struct interrupt_frame *f);
 
 /* Copies n bytes from or to the current process's memory at user address
- * uva: BAD_USER_POINTER (and its err.* event, naming fn) if any byte is
- * not the process's to read (or write). */
+ * uva: BAD_USER_POINTER if any byte is not the process's to read (or
+ * write), NO_MEMORY if a page it may use could not be made. The caller
+ * writes the err.* event. */
 status_t copy_from_user(void *dst, vaddr_t uva, uint64_t n);
 status_t copy_to_user(vaddr_t uva, const void *src, uint64_t n);
 

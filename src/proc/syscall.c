@@ -29,14 +29,14 @@ static status_t sys_write(uint64_t fd, vaddr_t buf, uint64_t n)
 		return trace_error(STATUS_INVALID_ARG, "pid=%u fd=%lu", p->pid, fd);
 	if (n > SYS_WRITE_MAX)
 		return trace_error(STATUS_TOO_LARGE, "pid=%u n=%lu", p->pid, n);
-	char piece[WRITE_PIECE];
+	/* All of it is copied first: a bad pointer halfway writes nothing. */
+	static char bytes[SYS_WRITE_MAX];
+	status_t st = copy_from_user(bytes, buf, n);
+	if (st != STATUS_OK)
+		return trace_error(st, "pid=%u va=%#lx n=%lu", p->pid, buf, n);
 	for (uint64_t done = 0; done < n;) {
 		uint64_t k = n - done < WRITE_PIECE ? n - done : WRITE_PIECE;
-		if (copy_from_user(piece, buf + done, k) != STATUS_OK)
-			return trace_error(STATUS_BAD_USER_POINTER,
-					   "pid=%u va=%#lx n=%lu", p->pid,
-					   buf + done, k);
-		trace_user_write(p->pid, (struct trace_bytes){ piece, k });
+		trace_user_write(p->pid, (struct trace_bytes){ bytes + done, k });
 		done += k;
 	}
 	return STATUS_OK;
@@ -47,20 +47,26 @@ static status_t sys_wait(struct interrupt_frame *f, vaddr_t code_va,
 {
 	TRACE_CALL();
 	uint64_t code;
-	if (code_va) {
-		/* Check the pointer before a child is collected: a failed
-		 * wait collects nothing. */
-		uint64_t probe = 0;
-		if (copy_from_user(&probe, code_va, sizeof probe) != STATUS_OK ||
-		    copy_to_user(code_va, &probe, sizeof probe) != STATUS_OK)
-			return trace_error(STATUS_BAD_USER_POINTER,
-					   "pid=%u va=%#lx",
-					   proc_current()->pid, code_va);
-	}
+	struct proc *p = proc_current();
+	/* The pointer is checked against the regions before a child is
+	 * collected, so a failed wait collects nothing. */
+	if (code_va && !uvm_range_ok(&p->uvm, code_va, sizeof code, true))
+		return trace_error(STATUS_BAD_USER_POINTER, "pid=%u va=%#lx",
+				   p->pid, code_va);
 	status_t st = proc_wait(f, child, &code);
-	if (st == STATUS_OK && code_va)
+	if (st == STATUS_OK && code_va) {
 		st = copy_to_user(code_va, &code, sizeof code);
+		if (st != STATUS_OK) /* a page that could not be made */
+			return trace_error(st, "pid=%u va=%#lx child=%u code=%lu",
+					   p->pid, code_va, *child, code);
+	}
 	return st;
+}
+
+/* Pages that hold `bytes` bytes, without wrapping near 2^64. */
+static uint64_t pages_of(uint64_t bytes)
+{
+	return bytes / PAGE_SIZE + (bytes % PAGE_SIZE != 0);
 }
 
 void syscall_dispatch(struct interrupt_frame *f)
@@ -84,11 +90,10 @@ void syscall_dispatch(struct interrupt_frame *f)
 		st = uvm_sbrk(&p->uvm, (int64_t)a0, &ret);
 		break;
 	case SYS_MMAP:
-		st = uvm_mmap(&p->uvm, (a0 + PAGE_MASK) / PAGE_SIZE,
-			      (unsigned)a1, &ret);
+		st = uvm_mmap(&p->uvm, pages_of(a0), a1, &ret);
 		break;
 	case SYS_MUNMAP:
-		st = uvm_munmap(&p->uvm, a0, (a1 + PAGE_MASK) / PAGE_SIZE);
+		st = uvm_munmap(&p->uvm, a0, pages_of(a1));
 		break;
 	case SYS_FORK: {
 		unsigned child;

@@ -52,6 +52,8 @@ int main(void)
 	char *heap = sbrk(4096);
 	if (SYS_FAILED(heap) || write(1, heap, 1) != 1)
 		wrong++;
+	/* Half of it past the heap's end: nothing of it is written. */
+	expect(write(1, heap + 4096 - 30, 60), STATUS_BAD_USER_POINTER);
 	printf("badptr: %d unexpected results\n", wrong);
 	return wrong;
 }

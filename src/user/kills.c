@@ -14,6 +14,8 @@ static void write_text(void) { *(volatile char *)(void *)unmapped = 0; }
 static void exec_data(void) { ((void (*)(void))(void *)data_code)(); }
 static void kernel_read(void) { (void)*(volatile long *)0xFFFF800000000000ul; }
 static void bad_instruction(void) { __asm__ volatile("ud2"); }
+/* The kernel keeps no FPU state (CR0.EM): an x87 instruction is #NM. */
+static void x87_instruction(void) { __asm__ volatile("fninit"); }
 
 /* Recursion past the stack's 64 pages: the fault below the stack region
  * (its guard page) has no region. */
@@ -41,9 +43,10 @@ static void leave_mapped(void)
 
 static void (*const cases[])(void) = { unmapped, write_text, exec_data,
 				       kernel_read, bad_instruction,
-				       stack_overflow, leave_mapped };
+				       x87_instruction, stack_overflow,
+				       leave_mapped };
 static const long want[] = { KILLED, KILLED, KILLED, KILLED, KILLED,
-			     KILLED, 3 };
+			     KILLED, KILLED, 3 };
 #define CASES (sizeof cases / sizeof cases[0])
 
 int main(void)

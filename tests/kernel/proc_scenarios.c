@@ -20,8 +20,7 @@ SCENARIO(user, "the user program named by user=NAME runs; it must exit 0")
 	unsigned pid;
 	if (!EXPECT_STATUS(proc_spawn(scenario_user_program, &pid), STATUS_OK))
 		return;
-	proc_run();
-	EXPECT(proc_last_code() == 0);
+	EXPECT(proc_run(pid) == 0);
 	pmm_get_stats(&after);
 	trace_stat_pmm(after.total_pages, after.usable_pages, after.used_pages,
 		       after.free_pages, after.reserved_pages);
@@ -42,6 +41,5 @@ SCENARIO(user_bad_elf, "malformed ELF programs are refused, the kernel goes on")
 	unsigned pid;
 	if (!EXPECT_STATUS(proc_spawn("hello", &pid), STATUS_OK))
 		return;
-	proc_run();
-	EXPECT(proc_last_code() == 0);
+	EXPECT(proc_run(pid) == 0);
 }
