@@ -72,6 +72,7 @@ static void frame_set(paddr_t pa, uint64_t count)
 status_t frame_share(paddr_t pa)
 {
 	TRACE_CALL();
+	/* LAB 6 begin: frame_share */
 	if (!refs || pa / PAGE_SIZE >= frames)
 		return trace_error(STATUS_INVALID_ARG, "pa=%#lx", pa);
 	uint64_t n = frame_count(pa);
@@ -79,14 +80,17 @@ status_t frame_share(paddr_t pa)
 		return trace_error(STATUS_TOO_LARGE, "pa=%#lx count=%lu", pa, n);
 	frame_set(pa, n ? n + 1 : 2);
 	return STATUS_OK;
+	/* LAB 6 end */
 }
 
 uint64_t frame_unshare(paddr_t pa)
 {
+	/* LAB 6 begin: frame_unshare, stub returns 0 */
 	uint64_t n = frame_count(pa);
 	ASSERT(n >= 1);
 	frame_set(pa, n - 1);
 	return n - 1;
+	/* LAB 6 end */
 }
 
 void frame_release_run(paddr_t pa, uint64_t n)
