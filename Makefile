@@ -302,7 +302,7 @@ export FUZZ_RUNS
 # The simulated machine the fuzz targets run on (linked, never copied).
 FUZZ_HOST_C := tests/host/arch_host.c tests/host/trace_host.c
 # A target is compiled once the sources it drives exist (others write them).
-FUZZ_TARGETS := cmdline \
+FUZZ_TARGETS := cmdline elf \
 	$(if $(wildcard src/mm/mmap.c),mmap) \
 	$(if $(and $(wildcard src/mm/pmm.c),$(wildcard src/mm/paging.c)),mm_diff)
 FUZZ_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)

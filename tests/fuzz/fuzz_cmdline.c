@@ -3,7 +3,7 @@
  *
  * The input bytes, cut at the first NUL, are a kernel command line. The
  * model below is a second, deliberately plain reading of the rules in
- * src/lib/cmdline.h (split on blanks, key=value, five keys each given at
+ * src/lib/cmdline.h (split on blanks, key=value, six keys each given at
  * most once, a line of at most CMDLINE_MAX bytes). For every input the real parser and the model
  * must agree on: accept or reject, which word is rejected, and every field
  * of struct boot_config, including after a rejection ("the defaults and
@@ -88,12 +88,14 @@ static int model_word(const char *w, size_t len, struct boot_config *cfg)
 	size_t klen = eq - w, vlen = len - klen - 1;
 	const char *v = eq + 1;
 	uint64_t n;
-	if (klen == 3 && !memcmp(w, "run", 3)) {
+	if ((klen == 3 && !memcmp(w, "run", 3)) ||
+	    (klen == 4 && !memcmp(w, "user", 4))) {
 		if (vlen == 0 || vlen >= CMDLINE_NAME_MAX ||
 		    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") < vlen)
 			return 0;
-		memcpy(cfg->run, v, vlen);
-		cfg->run[vlen] = '\0';
+		char *name = klen == 3 ? cfg->run : cfg->user;
+		memcpy(name, v, vlen);
+		name[vlen] = '\0';
 	} else if (klen == 5 && !memcmp(w, "trace", 5)) {
 		return model_categories(v, vlen, &cfg->trace_mask);
 	} else if (klen == 5 && !memcmp(w, "break", 5)) {
@@ -127,7 +129,7 @@ static void model_parse(const char *text, struct model *m)
 		return;
 	}
 	/* The keys given so far, each as "key=" (a key cannot hold '='). */
-	char given[6][8] = { { 0 } };
+	char given[7][8] = { { 0 } };
 	int given_count = 0;
 	for (const char *p = text; *p;) {
 		size_t blanks = strspn(p, " \t");
@@ -143,11 +145,17 @@ static void model_parse(const char *text, struct model *m)
 			m->bad_len = len;
 			return;
 		}
-		/* A word model_word accepted has one of the five short keys. */
+		/* A word model_word accepted has one of the six short keys. */
 		size_t klen = (const char *)memchr(p, '=', len) - p + 1;
 		memcpy(given[given_count++], p, klen);
 		p += len;
 	}
+	/* user=NAME without run= runs it. */
+	int run_given = 0;
+	for (int i = 0; i < given_count; i++)
+		run_given |= !strcmp(given[i], "run=");
+	if (m->cfg.user[0] && !run_given)
+		strcpy(m->cfg.run, "user");
 }
 
 static void compare(const char *text, status_t st,
@@ -159,7 +167,8 @@ static void compare(const char *text, status_t st,
 				     : "rejected, the model accepts", text);
 	if (st != STATUS_OK && st != STATUS_BAD_CMDLINE)
 		fail("a rejection that is not bad_cmdline", text);
-	if (strcmp(cfg->run, m->cfg.run) || cfg->trace_mask != m->cfg.trace_mask ||
+	if (strcmp(cfg->run, m->cfg.run) || strcmp(cfg->user, m->cfg.user) ||
+	    cfg->trace_mask != m->cfg.trace_mask ||
 	    cfg->break_at != m->cfg.break_at ||
 	    cfg->pool_pages != m->cfg.pool_pages ||
 	    cfg->mmap_spec != m->cfg.mmap_spec ||

@@ -7,7 +7,8 @@ Each defect test takes the clean generated trace (gen.py), injects ONE
 defect and expects `vtrace check` to exit 1 naming the right rule; the
 clean trace must pass. --tap prints 'ok N - name' lines for tests/check.
 The allocators' rules are tested in test_vtrace_alloc.py, tlb-late in
-test_vtrace_tlb.py, both run from here;
+test_vtrace_tlb.py, processes, faults and copy-on-write in
+test_vtrace_proc.py (on gen_user.py's stories), all run from here;
 the helpers both use are in vtrace_base.py.
 """
 import glob
@@ -28,6 +29,7 @@ from vtrace_base import TMP, Base, check, vtrace  # noqa: E402
 import test_vtrace_alloc  # noqa: E402
 import test_vtrace_view  # noqa: E402
 import test_vtrace_tlb  # noqa: E402
+import test_vtrace_proc  # noqa: E402
 
 
 class Frame(Base):
@@ -676,7 +678,8 @@ def main():
     tap = "--tap" in sys.argv
     names = [a for a in sys.argv[1:] if a != "--tap"]
     loader = unittest.TestLoader()
-    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view, test_vtrace_tlb)
+    tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view, test_vtrace_tlb,
+                      test_vtrace_proc)
              for s in loader.loadTestsFromModule(m) for t in s]
     tests = [t for t in tests if not names or any(n in t.id() for n in names)]
     failed = 0

@@ -29,7 +29,7 @@ def check(args):
         return 1
     cats = t.cats or set()
     off = sorted({"pmm", "vm", "ptp", "pt", "tlb"} - cats) + \
-        [c for c in ("kalloc", "heap") if c not in cats]
+        [c for c in ("kalloc", "heap", "proc", "pf", "cow") if c not in cats]
     print(f"ok: {t.count} events, status={t.status}, frame and replay clean"
           + (f" (categories off, their rules skipped: {','.join(off)})"
              if t.cats is not None and off else ""))
@@ -208,7 +208,68 @@ def stats(args):
         f"L{lv}={r.levels[lv]}" for lv in (4, 3, 2, 1)))
     for asid, n in sorted(r.mapped.items()):
         print(f"as {asid}: {n} 4K pages mapped ({n * 4} KiB)")
+    if r.proc_list:
+        alive = sum(1 for p in r.proc_list if p.state not in ("ended", "reaped"))
+        print(f"processes: {len(r.proc_list)} created, {alive} not ended")
+        for p in r.proc_list:
+            calls = " ".join(f"{k}={v}" for k, v in sorted(p.calls.items())) or "none"
+            print(f"  pid {p.pid} {p.name}: as {p.asid}, parent {p.parent}, {p.state}"
+                  + (f" ({p.ending()})" if p.ending() else "") + f", {len(p.regions)} "
+                  f"region(s); {fault_text(p)}; system calls: {calls}")
+    if r.cow_peak or any(r.cow_done.values()):
+        d = r.cow_done
+        print(f"copy-on-write: {d['share']} page(s) shared, {d['copy']} copied, "
+              f"{d['restore']} restored; frames counted now {len(r.cow)}, peak {r.cow_peak}")
     return 0
+
+
+HOW_ORDER = ("zero", "stack", "cow_copy", "cow_restore", "fixup", "kill")
+
+
+def fault_text(p):
+    """'3 fault(s): zero=1 stack=1 cow_restore=1' by resolution, kills last."""
+    hows = sorted(p.faults.items(), key=lambda kv: (HOW_ORDER + (kv[0],)).index(kv[0]))
+    return f"{p.nfaults} fault(s)" + (": " + " ".join(f"{k}={v}" for k, v in hows)
+                                      if hows else "")
+
+
+def proc_dicts(r):
+    """Every process the replay saw, as plain data (state --json)."""
+    hx = lambda v: f"{v:#x}"
+    return [{"pid": p.pid, "name": p.name, "parent": p.parent, "as": p.asid,
+             "state": p.state, "code": p.code,
+             "kill": None if p.kill is None else
+             {"why": p.kill[0], "va": hx(p.kill[1]), "rip": hx(p.kill[2])},
+             "regions": [{"kind": k, "va": hx(va), "pages": n, "prot": prot}
+                         for va, (k, n, prot) in sorted(p.regions.items())],
+             "faults": p.nfaults, "resolved": dict(p.faults), "calls": dict(p.calls),
+             "written": p.writes}
+            for p in r.proc_list]
+
+
+def cow_dicts(r):
+    """The counted frames (cow.ref): pa, count and the user pages mapping them."""
+    return [{"pa": f"{ppn * PAGE:#x}", "count": c,
+             "mapped": [{"as": a, "va": f"{v * PAGE:#x}"} for a, v in sorted(r.frame_maps.get(ppn, {}))]}
+            for ppn, c in sorted(r.cow.items())]
+
+
+def print_procs(r, asid):
+    """The processes (those on asid, if given) and the counted frames."""
+    procs = [p for p in r.proc_list if asid is None or p.asid == asid]
+    if procs:
+        print("# processes")
+    for p in procs:
+        print(f"pid {p.pid} {p.name} (as {p.asid}, parent {p.parent}): {p.state}"
+              + (f", {p.ending()}" if p.ending() else "") + f"; {fault_text(p)}")
+        for va, (kind, n, prot) in sorted(p.regions.items()):
+            span = f"{va:#018x}-{va + n * PAGE - 1:#018x}" if n else f"{va:#018x} (empty)"
+            print(f"  {kind:<6} {span:<39} {n:>6d} page(s)  {prot}")
+    if r.cow and asid is None:
+        print(f"# frames shared by fork (cow.ref): {len(r.cow)}")
+        for f in cow_dicts(r):
+            where = ", ".join(f"as {m['as']} va={m['va']}" for m in f["mapped"]) or "unmapped"
+            print(f"  {int(f['pa'], 16):#014x} count={f['count']}: {where}")
 
 
 # --- state -----------------------------------------------------------------------
@@ -272,7 +333,8 @@ def state_dict(r):
     return {"after": r.seq, "current_as": cur,
             "cr3": hx(r.as_root[cur]) if cur is not None and cur in r.as_root else None,
             "spaces": spaces, "tables": tables, "recursive": recursive,
-            "bitmap": {"pages": r.pages, "used": used_runs(r)} if r.pages else None}
+            "bitmap": {"pages": r.pages, "used": used_runs(r)} if r.pages else None,
+            "processes": proc_dicts(r), "cow": cow_dicts(r)}
 
 
 def state(args):
@@ -303,5 +365,6 @@ def state(args):
         for va, pa, size, f, _ in runs_of(r, asid):
             print(f"  {va:#018x}-{va + size - 1:#018x} -> {pa:#014x}-{pa + size - 1:#014x}"
                   f"  {size // 1024:>8d}K  {f}")
+    print_procs(r, args.asid)
     return 0
 

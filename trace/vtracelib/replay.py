@@ -10,17 +10,18 @@ state that broke it. The rules are listed in docs/trace-tools.md.
 
 Categories disabled in the trace (#cats) switch off the rules that need
 their events: without pmm there is no bitmap, without vm no mappings.
+Processes, faults and copy-on-write counts are procstate.py's.
 """
 from array import array
 
 from . import schema
 from .allocstate import AllocState
+from .procstate import ProcState
 from .tracefile import Finding
 from .vmstate import VmState, PAGE, HHDM_BASE, ADDR_MASK
 
 # Reasons a page can be in use (the schema's); index + 1 in the map.
 REASONS = schema.load().reason_names
-LEAK_REASONS = {"alloc", "kalloc", "heap", "test"}
 ENDED_NORMALLY = ("ok", "fail")
 
 
@@ -42,13 +43,16 @@ class Table:
         self.used = 0  # present entries: child tables and leaf mappings
 
 
-class Replay(VmState, AllocState):
+class Replay(VmState, AllocState, ProcState):
     """Feed events with apply(); read findings and the state afterwards.
-    The allocators' events (kalloc.*, heap.*) are AllocState's."""
+    The allocators' events (kalloc.*, heap.*) are AllocState's; processes,
+    faults and copy-on-write (proc.*, sys.*, user.*, pf.*, cow.*, as.*)
+    ProcState's."""
 
     def __init__(self, trace):
         VmState.__init__(self)
         AllocState.__init__(self, trace)
+        ProcState.__init__(self, trace)
         self.trace = trace
         self.findings = []
         self.pmm_on = trace.enabled("pmm")
@@ -79,12 +83,14 @@ class Replay(VmState, AllocState):
             "stat.ptp": self.stat_ptp, "ptp.recursive": self.ptp_recursive,
             "pt.new": self.pt_new, "pt.share": self.pt_share, "pt.free": self.pt_free,
             "vm.map": self.vm_map, "vm.unmap": self.vm_unmap,
-            "vm.protect": self.vm_protect, "stat.vm": self.stat_vm,
+            "vm.protect": self.vm_protect, "vm.remap": self.vm_remap,
+            "stat.vm": self.stat_vm,
             "tlb.invlpg": self.tlb_invlpg, "tlb.flush": self.tlb_flush,
             "tlb.cr3": self.tlb_cr3,
             "err.not_implemented": self.not_implemented,
         }
         self.handlers.update(self.alloc_handlers())
+        self.handlers.update(self.proc_handlers())
 
     # --- driving -----------------------------------------------------------
 
@@ -120,6 +126,7 @@ class Replay(VmState, AllocState):
         if self.pmm_on and self.vm_on:
             self.report_leaks()
         self.report_alloc_leaks()
+        self.finish_procs()
         if self.vm_on and self.tlb_on and self.stale:
             va, (seq, _, _) = min(self.stale.items(), key=lambda kv: kv[1][0])
             self.findings.append(Finding(
@@ -201,8 +208,12 @@ class Replay(VmState, AllocState):
             self.find(e, "pmm-double-clear", f"page {p * PAGE:#x} is already free (cleared "
                       f"by event {self.setter[p]})")
             return
+        if self.cow:
+            self.freeing_counted(e, a, n)
         if self.freeing_in_use(e, a, n):
             return
+        if self.frame_as:
+            self.frames_freed(a, n)
         if e.keys.get("why") == "usable":
             self.usable += n
         self.why[a:a + n] = bytes(n)
@@ -326,7 +337,7 @@ class Replay(VmState, AllocState):
         dead = [t for t in self.tables.values() if t.pool == pid]
         for t in dead:
             self.drop_table(t)
-        self.drop_roots({t.pa for t in dead if t.level == 4})
+        self.drop_roots(e, {t.pa for t in dead if t.level == 4})
 
     def ptp_recursive(self, e):
         """The pool's PML4 entry `slot` points to the PML4 itself."""

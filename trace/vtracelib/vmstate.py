@@ -6,7 +6,12 @@ a direct map of gigabytes in 2M pages costs one entry per 2M. Physical pages
 referenced by mappings are counted, except by the direct map (a mapping with
 va == HHDM_BASE + pa), which maps free memory on purpose. VAs unmapped or
 protected while their address space is loaded are "stale" until a
-tlb.invlpg, tlb.flush or (for non-global entries) tlb.cr3.
+tlb.invlpg, tlb.flush or (for non-global entries) tlb.cr3. vm.remap (a
+copy-on-write copy) points a present page at another frame: the old
+translation is stale, and has lost rights, until its invalidation.
+
+Every change of a user-half 4K leaf is passed to leaf_changed (procstate.py),
+which keeps who maps each user frame for the copy-on-write rules.
 
 Rule tlb-late: a stale entry that lost rights (unmapped; W or U removed, NX
 added) must be invalidated before the next event of another operation,
@@ -23,7 +28,9 @@ KERNEL_HALF = _S.const("KERNEL_HALF")
 ADDR_MASK = _S.const("PTE_ADDR_MASK")
 BITS = _S.flag_bits
 PS = 1 << BITS["PS"]
-SOFTWARE = frozenset(("OWN", "PIN", "A", "D"))  # a change of these alone needs no invalidation
+SOFTWARE = frozenset(("OWN", "PIN", "COW", "A", "D"))  # a change of these alone needs no invalidation
+# Reasons of pages that must be freed once nothing maps them (rule leak).
+LEAK_REASONS = frozenset(("alloc", "kalloc", "heap", "test", "user"))
 # Events of the operation that took rights away, allowed before its invalidation.
 SAME_OPERATION = frozenset(("vm.unmap", "vm.protect", "pt.free"))
 
@@ -158,6 +165,8 @@ class VmState:
             self.maps.setdefault(asid, {})[vpn] = (ppn, flags, e.seq)
             key = (asid, vpn >> 9)
             self.small_in[key] = self.small_in.get(key, 0) + 1
+            if va < KERNEL_HALF:
+                self.leaf_changed(e, asid, vpn, None, (ppn, flags))
         self.mapped[asid] = self.mapped.get(asid, 0) + (LARGE if big else 1)
         if va - pa != HHDM_BASE:
             key = ("2M", ppn >> 9) if big else ppn
@@ -212,6 +221,8 @@ class VmState:
         else:
             del self.maps[asid][vpn]
             self.small_in[(asid, vpn >> 9)] -= 1
+            if va < KERNEL_HALF:
+                self.leaf_changed(e, asid, vpn, (ppn, flags), None)
         self.mapped[asid] -= pages
         if va - ppn * PAGE != HHDM_BASE:
             self.drop_ref(e, ("2M", ppn >> 9) if big else ppn, ppn, pages)
@@ -230,7 +241,7 @@ class VmState:
             if not r[0]:
                 del self.refs[key]
         for p in range(ppn, ppn + pages):
-            if p < self.pages and self.reason(p) in ("alloc", "kalloc", "heap", "test") \
+            if p < self.pages and self.reason(p) in LEAK_REASONS \
                     and not self.referenced(p):
                 self.unmapped[p] = e.seq
 
@@ -255,11 +266,42 @@ class VmState:
                 self.large[asid][vpn >> 9] = (big[0], flags, big[2])
             else:
                 self.maps[asid][vpn] = (m[0], flags, m[2])
+                if vpn * PAGE < KERNEL_HALF:
+                    self.leaf_changed(e, asid, vpn, (m[0], m[1]), (m[0], flags))
             changed = (flag_set(m[1]) ^ flag_set(flags)) - SOFTWARE
             if changed and self.tlb_on and self.live(asid, va):
                 self.stale[vpn] = (e.seq, "G" in flag_set(m[1]), m[3])
                 if rights_reduced(m[1], flags):
                     self.reduced[vpn] = e.seq
+
+    def vm_remap(self, e):
+        """One present 4K page now maps another frame (a copy-on-write copy).
+        The old frame loses this reference; the old translation is stale,
+        and has lost rights, until an invalidation (rules tlb-stale, tlb-late)."""
+        asid, va, pa = e.int("as"), e.int("va"), e.int("pa")
+        flags = e.keys.get("flags", "-")
+        if va % PAGE or pa % PAGE:
+            self.find(e, "vm-align", "va and pa must be 4K-aligned")
+            return
+        vpn, ppn = va // PAGE, pa // PAGE
+        old = self.lookup(asid, vpn)
+        if old is None or old[3]:
+            self.find(e, "vm-remap-absent", f"va={va:#x} is not mapped by a 4K page in as {asid}")
+            return
+        if not self.pte_agrees(e, e.int("pte"), pa, flags, False) or not self.wx_ok(e, flags):
+            return
+        self.maps[asid][vpn] = (ppn, flags, e.seq)
+        if va - old[0] * PAGE != HHDM_BASE:
+            self.drop_ref(e, old[0], old[0], 1)
+        if va - pa != HHDM_BASE:
+            self.refs.setdefault(ppn, [0, va, asid])[0] += 1
+            self.unmapped.pop(ppn, None)
+        if va < KERNEL_HALF:
+            self.leaf_changed(e, asid, vpn, (old[0], old[1]), (ppn, flags))
+        if self.tlb_on and self.live(asid, va):
+            self.stale[vpn] = (e.seq, "G" in flag_set(old[1]), False)
+            self.stale_pa[old[0]] = vpn
+            self.reduced[vpn] = e.seq
 
     def check_reductions_covered(self, e):
         """Rule tlb-late, before event e is applied: no entry that lost
@@ -287,14 +329,18 @@ class VmState:
             if e.int("tables") != n:
                 self.find(e, "stat-vm", f"the replay has tables={n} in pool {asid}")
 
-    def drop_roots(self, roots):
-        """An address space's pool was destroyed: its mappings go with it."""
+    def drop_roots(self, e, roots):
+        """An address space's pool was destroyed: its mappings go with it
+        (as_destroy unmaps its user half first, so normally none are left).
+        A frame also mapped elsewhere keeps those references."""
         for asid, root in list(self.as_root.items()):
             if root not in roots:
                 continue
-            for vpn, (ppn, _, _) in self.maps.pop(asid, {}).items():
+            for vpn, (ppn, flags, _) in self.maps.pop(asid, {}).items():
                 if vpn * PAGE - ppn * PAGE != HHDM_BASE:
-                    self.refs.pop(ppn, None)
+                    self.drop_ref(e, ppn, ppn, 1)
+                if vpn * PAGE < KERNEL_HALF:
+                    self.leaf_changed(e, asid, vpn, (ppn, flags), None)
             self.large.pop(asid, None)
             self.mapped[asid] = 0
             del self.as_root[asid]
