@@ -57,6 +57,7 @@ static uint64_t uvm_leaf_flags(unsigned prot)
 	       (prot & UVM_X ? 0 : PTE_NX);
 }
 
+/* LAB 5 begin: helpers */
 /* Writes zeros over the frame that va maps. */
 static void zero_page(struct ptp *pool, vaddr_t va)
 {
@@ -65,6 +66,7 @@ static void zero_page(struct ptp *pool, vaddr_t va)
 	ASSERT(st == STATUS_OK);
 	memset(arch_phys_to_virt(pa), 0, PAGE_SIZE);
 }
+/* LAB 5 end */
 
 /* ---- the address space and its regions ------------------------------------ */
 
@@ -233,7 +235,6 @@ status_t uvm_add_heap_and_stack(struct uvm *u, vaddr_t brk)
 
 /* ---- page faults ------------------------------------------------------------ */
 
-/* LAB 5 begin: uvm_fault_zero */
 /*
  * Demand-zero: the process may use the page (its region says so) but
  * nothing is mapped yet: map one fresh frame with the region's rights,
@@ -243,6 +244,7 @@ static enum uvm_fault_result uvm_fault_zero(struct uvm *u,
 					    const struct uvm_region *r,
 					    vaddr_t page)
 {
+	/* LAB 5 begin: uvm_fault_zero, stub returns UVM_KILL_UNMAPPED */
 	if (r->kind != UVM_HEAP && r->kind != UVM_STACK && r->kind != UVM_MMAP)
 		return UVM_KILL_UNMAPPED; /* text and data are mapped at load */
 	if (vm_map_new(u->as.pool, page, 1, uvm_leaf_flags(r->prot),
@@ -250,10 +252,9 @@ static enum uvm_fault_result uvm_fault_zero(struct uvm *u,
 		return UVM_KILL_NO_MEMORY;
 	zero_page(u->as.pool, page);
 	return r->kind == UVM_STACK ? UVM_FIX_STACK : UVM_FIX_ZERO;
+	/* LAB 5 end */
 }
-/* LAB 5 end */
 
-/* LAB 6 begin: uvm_fault_cow */
 /*
  * A write to a COW page. If others still share the frame, copy it into a
  * fresh frame that this page maps alone, writable, and drop one reference
@@ -264,6 +265,7 @@ static enum uvm_fault_result uvm_fault_cow(struct uvm *u,
 					   const struct uvm_region *r,
 					   vaddr_t page, paddr_t old)
 {
+	/* LAB 6 begin: uvm_fault_cow, stub returns UVM_KILL_WRITE_RO */
 	uint64_t flags = uvm_leaf_flags(r->prot);
 	if (frame_count(old) >= 2) {
 		paddr_t copy;
@@ -282,8 +284,8 @@ static enum uvm_fault_result uvm_fault_cow(struct uvm *u,
 		frame_unshare(old);
 	trace_cow_restore(u->pid, page, old);
 	return UVM_FIX_COW_RESTORE;
+	/* LAB 6 end */
 }
-/* LAB 6 end */
 
 /* The decision, from the region and the page's entry. */
 static enum uvm_fault_result uvm_fault_resolve(struct uvm *u, vaddr_t va,
@@ -406,7 +408,6 @@ status_t uvm_munmap(struct uvm *u, vaddr_t va, uint64_t pages)
 
 #define FORK_RUN 64 /* pages shared in one step at most */
 
-/* LAB 6 begin: uvm_fork_share */
 /*
  * Shares the n mapped pages from va (consecutive, all with the entry flags
  * `flags`, frames pas[]) with the child: read-only in both, COW where they
@@ -415,6 +416,7 @@ status_t uvm_munmap(struct uvm *u, vaddr_t va, uint64_t pages)
 static void uvm_share_run(struct uvm *parent, struct uvm *child, vaddr_t va,
 			  const paddr_t *pas, uint64_t n, uint64_t flags)
 {
+	/* LAB 6 begin: uvm_share_run */
 	uint64_t shared = flags & ~(PTE_W | PTE_A | PTE_D);
 	if (flags & (PTE_W | PTE_COW))
 		shared |= PTE_COW;
@@ -430,8 +432,8 @@ static void uvm_share_run(struct uvm *parent, struct uvm *child, vaddr_t va,
 		ASSERT(st == STATUS_OK);
 	}
 	trace_cow_share(parent->pid, child->pid, va, n);
+	/* LAB 6 end */
 }
-/* LAB 6 end */
 
 /* Shares every mapped page of region r, in runs of equal flags. */
 static void uvm_share_region(struct uvm *parent, struct uvm *child,
