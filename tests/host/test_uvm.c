@@ -178,8 +178,10 @@ Test(uvm, stack_faults_grow_the_stack_down_to_its_limit)
 	cr_assert_eq(uvm_fault(&u, UVM_STACK_BASE, USER_W, TEXT, true),
 		     UVM_FIX_STACK, "the lowest page of the stack");
 	cr_assert_eq(uvm_fault(&u, UVM_STACK_BASE - 8, USER_W, TEXT, true),
-		     UVM_KILL_UNMAPPED, "below the limit");
+		     UVM_KILL_STACK_OVERFLOW, "just below the limit");
 	cr_assert(!is_mapped(&u, UVM_STACK_BASE - 8));
+	cr_assert_eq(uvm_fault(&u, UVM_MMAP_END - 8, USER_W, TEXT, true),
+		     UVM_KILL_UNMAPPED, "below the overflow window");
 	cr_assert_eq(u.as.pool->mapped_pages, 2 + 2,
 		     "text, data, two stack pages");
 }
