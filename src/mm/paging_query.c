@@ -32,6 +32,34 @@ status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
 	/* LAB 3 end */
 }
 
+/* LAB 3 begin: helpers */
+/*
+ * The 4K pages of [va, last] that the span's entries map. A page table's
+ * entries are counted in one pass over the words (the P bit of each); a
+ * leaf above (a 2 MiB page) counts for the part of it inside the range.
+ */
+static uint64_t vm_span_mapped(const struct vm_span *s, vaddr_t va,
+			       vaddr_t last)
+{
+	uint64_t n = 0;
+	if (s->level == PT_LEVEL_PT) {
+		for (unsigned k = 0; k < s->n; k++)
+			n += pte_present(s->entry[k]);
+		return n;
+	}
+	uint64_t size = PT_LEVEL_SIZE(s->level);
+	for (unsigned k = 0; k < s->n; k++) {
+		if (!pte_present(s->entry[k]))
+			continue;
+		vaddr_t from = s->va + k * size, to = from + (size - 1);
+		from = from < va ? va : from;
+		to = to > last ? last : to;
+		n += (to - from + 1) / PAGE_SIZE;
+	}
+	return n;
+}
+/* LAB 3 end */
+
 status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 			enum vm_range_state *out)
 {
@@ -45,13 +73,10 @@ status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 		return st;
 	vaddr_t last = va + pages * PAGE_SIZE - 1;
 	uint64_t mapped = 0;
-	struct vm_leaves it;
-	vm_leaves_start(&it, pool, va, last);
-	while (vm_leaves_next(&it)) {
-		vaddr_t from = it.va < va ? va : it.va;
-		vaddr_t to = it.last > last ? last : it.last;
-		mapped += (to - from + 1) / PAGE_SIZE;
-	}
+	struct vm_span s;
+	vm_span_start(&s, pool, va, last);
+	while (vm_span_next(&s))
+		mapped += vm_span_mapped(&s, va, last);
 	*out = mapped == 0 ? VM_RANGE_NONE
 	       : mapped == pages ? VM_RANGE_FULL : VM_RANGE_PARTIAL;
 	return STATUS_OK;
