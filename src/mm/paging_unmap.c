@@ -93,6 +93,26 @@ static bool vm_run_continues(const pte_t *run, vaddr_t run_va, uint64_t run_n,
 	       PT_INDEX(it->va, it->level) != 0;
 }
 
+/*
+ * Steps 2 to 4 for a chunk whose leaves are cleared (step 1) and whose
+ * owned pages are in owned[]: pages 4K pages from first, the first
+ * cleared leaf, to the end of the last one; w is the walk that found
+ * them.
+ */
+static void vm_chunk_finish(struct ptp *pool, struct vm_walk *w,
+			    vaddr_t first, uint64_t pages)
+{
+	paddr_t empty[PT_LEVELS];
+	unsigned emptied = vm_unhook_empty(w, first, empty);        /* 2 */
+	vm_invalidate(first, pages);                                /* 3 */
+	for (unsigned i = 0; i < owned_count; i++)                   /* 4 */
+		pmm_free_region(owned[i].pa, owned[i].n);
+	for (unsigned i = 0; i < emptied; i++) {
+		status_t st = ptp_free_page(pool, empty[i]);
+		ASSERT(st == STATUS_OK);
+	}
+}
+
 /* Unmaps the leaves of [start, last], all inside one 2 MiB chunk. */
 static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last)
 {
@@ -126,15 +146,7 @@ static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last)
 		return;
 	vm_leaves_clear(pool, run, run_va, run_n, unit);
 
-	paddr_t empty[PT_LEVELS];
-	unsigned emptied = vm_unhook_empty(&it.walk, first, empty); /* 2 */
-	vm_invalidate(first, (end - first) / PAGE_SIZE);            /* 3 */
-	for (unsigned i = 0; i < owned_count; i++)                   /* 4 */
-		pmm_free_region(owned[i].pa, owned[i].n);
-	for (unsigned i = 0; i < emptied; i++) {
-		status_t st = ptp_free_page(pool, empty[i]);
-		ASSERT(st == STATUS_OK);
-	}
+	vm_chunk_finish(pool, &it.walk, first, (end - first) / PAGE_SIZE);
 }
 
 /*
@@ -169,16 +181,7 @@ static bool vm_clear_table(struct ptp *pool, struct vm_walk *w,
 	}
 	if (first == n)
 		return false;
-	vaddr_t va = s->va + first * PAGE_SIZE;
-	paddr_t empty[PT_LEVELS];
-	unsigned emptied = vm_unhook_empty(w, va, empty);           /* 2 */
-	vm_invalidate(va, end - first);                             /* 3 */
-	for (unsigned i = 0; i < owned_count; i++)                   /* 4 */
-		pmm_free_region(owned[i].pa, owned[i].n);
-	for (unsigned i = 0; i < emptied; i++) {
-		status_t st = ptp_free_page(pool, empty[i]);
-		ASSERT(st == STATUS_OK);
-	}
+	vm_chunk_finish(pool, w, s->va + first * PAGE_SIZE, end - first);
 	return true;
 }
 
