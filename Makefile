@@ -268,7 +268,7 @@ BENCH_HAVE_PMM := $(wildcard src/mm/pmm.c)
 BENCH_HAVE_VM  := $(and $(BENCH_HAVE_PMM),$(wildcard src/mm/paging.c))
 BENCH_CASES := bench/cases_trace.c \
 	$(if $(BENCH_HAVE_PMM),bench/cases_pmm.c) \
-	$(if $(BENCH_HAVE_VM),bench/cases_vm.c) \
+	$(if $(BENCH_HAVE_VM),bench/cases_vm.c bench/cases_baseline.c) \
 	$(if $(and $(BENCH_HAVE_VM),$(wildcard src/mm/heap.c)),bench/cases_heap.c)
 BENCH_C := bench/host_bench.c $(BENCH_CASES) tests/host/arch_host.c tests/host/trace_host.c
 # -O2 like the kernel: the figures are about the code the kernel runs.

@@ -26,10 +26,17 @@ static void put_unsigned(struct out *o, uint64_t v, unsigned base, int width,
 {
 	char digits[24];
 	int n = 0;
-	do {
-		digits[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v != 0);
+	if (base == 16) { /* a digit is 4 bits: shifts, no division */
+		do {
+			digits[n++] = "0123456789abcdef"[v & 15];
+			v >>= 4;
+		} while (v != 0);
+	} else { /* base 10: the compiler turns /10 into a multiply */
+		do {
+			digits[n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+	}
 	if (prefix) {
 		put(o, '0');
 		put(o, 'x');

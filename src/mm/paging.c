@@ -35,24 +35,41 @@ static uint64_t vm_tables_under(vaddr_t first, vaddr_t last, int level,
 
 /*
  * Checks that [va, va + pages*4K) has no present entry at `leaf` level or
- * above, and counts in *need the tables a map would create.
+ * above, and counts in *need the tables a map would create. Where the
+ * tables reach the leaf level, the entries of that table the range covers
+ * are checked in one pass along the table; above, each absent entry
+ * stands for the whole region below it. w is the map's walk: its cache
+ * then serves the writes (nothing changes in between).
  */
-static status_t vm_check_free(struct ptp *pool, vaddr_t va, uint64_t pages,
+static status_t vm_check_free(struct vm_walk *w, vaddr_t va, uint64_t pages,
 			      int leaf, uint64_t *need)
 {
-	struct vm_walk w;
-	vm_walk_init(&w, pool);
+	struct ptp *pool = w->pool;
 	vaddr_t cur = va, last = va + pages * PAGE_SIZE - 1;
 	*need = 0;
 	for (;;) {
 		int l;
-		pte_t *e = vm_walk_lookup(&w, cur, leaf, &l);
+		pte_t *e = vm_walk_lookup(w, cur, leaf, &l);
+		vaddr_t region_last;
+		if (l == leaf) { /* cur is aligned to the leaf size */
+			uint64_t to_last = ((last - cur) >> PT_LEVEL_SHIFT(l)) + 1;
+			uint64_t n = PT_ENTRIES - PT_INDEX(cur, l), k = 0;
+			n = to_last < n ? to_last : n;
+			while (k < n && !pte_present(e[k]))
+				k++;
+			region_last = cur + n * PT_LEVEL_SIZE(l) - 1;
+			if (k < n) { /* the first present one */
+				cur += k * PT_LEVEL_SIZE(l);
+				e += k;
+			}
+		} else {
+			region_last = vm_align_down(cur, PT_LEVEL_SIZE(l)) +
+				      PT_LEVEL_SIZE(l) - 1;
+		}
 		if (pte_present(*e))
 			return trace_error(STATUS_ALREADY_MAPPED,
 					   "as=%u va=%#lx n=%lu at=%#lx pte=%#lx",
 					   pool->id, va, pages, cur, e->raw);
-		vaddr_t region_last = vm_align_down(cur, PT_LEVEL_SIZE(l)) +
-				      PT_LEVEL_SIZE(l) - 1;
 		vaddr_t part_last = region_last < last ? region_last : last;
 		*need += vm_tables_under(cur, part_last, l, leaf);
 		if (region_last >= last)
@@ -96,18 +113,16 @@ static status_t vm_check_pa(struct ptp *pool, vaddr_t va, paddr_t pa,
  * With fresh (vm_map_new), the pages are taken from pmm for each table just
  * before its entries are written, a run of free pages at a time.
  */
-static void vm_map_checked(struct ptp *pool, vaddr_t va, paddr_t pa,
+static void vm_map_checked(struct vm_walk *w, vaddr_t va, paddr_t pa,
 			   const paddr_t *pas, uint64_t units, uint64_t unit,
 			   uint64_t flags, const enum pmm_reason *fresh)
 {
 	static paddr_t taken[PT_ENTRIES]; /* vm_map_new's pages for one table */
 	int leaf = unit == PAGE_SIZE ? PT_LEVEL_PT : PT_LEVEL_PD;
-	struct vm_walk w;
-	vm_walk_init(&w, pool);
 	uint64_t i = 0;
 	while (i < units) {
 		vaddr_t v = va + i * unit;
-		pte_t *e = vm_walk_create(&w, v, leaf);
+		pte_t *e = vm_walk_create(w, v, leaf);
 		uint64_t n = PT_ENTRIES - PT_INDEX(v, leaf); /* room in the table */
 		if (n > units - i)
 			n = units - i;
@@ -123,9 +138,22 @@ static void vm_map_checked(struct ptp *pool, vaddr_t va, paddr_t pa,
 			}
 			to = taken;
 		}
-		vm_leaves_write(pool, e, v, pa + i * unit, to, n, unit, flags);
+		vm_leaves_write(w->pool, e, v, pa + i * unit, to, n, unit, flags);
 		i += n;
 	}
+}
+
+/*
+ * The single page's short way: the entry for a 4K page at va if its page
+ * table exists and the entry is absent (then nothing is in the way and
+ * no table is needed: the map is checked whole). NULL otherwise: the
+ * general path checks, reports and creates.
+ */
+static pte_t *vm_map_slot(struct ptp *pool, vaddr_t va)
+{
+	int level;
+	pte_t *e = vm_walk(pool, va, PT_LEVEL_PT, &level);
+	return level == PT_LEVEL_PT && !pte_present(*e) ? e : NULL;
 }
 
 /*
@@ -150,12 +178,22 @@ static status_t vm_map_core(struct ptp *pool, vaddr_t va, paddr_t pa,
 	for (uint64_t i = 0; st == STATUS_OK && pas && i < pages; i++)
 		st = vm_check_pa(pool, va + i * PAGE_SIZE, pas[i], PAGE_SIZE,
 				 PAGE_SIZE);
-	uint64_t need;
-	if (st == STATUS_OK)
-		st = vm_check_free(pool, va, pages, leaf, &need);
 	if (st != STATUS_OK)
 		return st;
-	vm_map_checked(pool, va, pa, pas, pages * PAGE_SIZE / unit, unit, flags,
+	pte_t *slot = pages == 1 && !(flags & PTE_PS) ? vm_map_slot(pool, va)
+						       : NULL;
+	if (slot) { /* one page, its table there: all checked */
+		vm_leaves_write(pool, slot, va, pas ? pas[0] : pa, NULL, 1,
+				PAGE_SIZE, flags);
+		return STATUS_OK;
+	}
+	uint64_t need;
+	struct vm_walk w; /* the check's walk, reused by the writes */
+	vm_walk_init(&w, pool);
+	st = vm_check_free(&w, va, pages, leaf, &need);
+	if (st != STATUS_OK)
+		return st;
+	vm_map_checked(&w, va, pa, pas, pages * PAGE_SIZE / unit, unit, flags,
 		       NULL);
 	return STATUS_OK;
 }
@@ -202,8 +240,11 @@ status_t vm_map_new(struct ptp *pool, vaddr_t va, uint64_t pages,
 	if (st == STATUS_OK)
 		st = vm_check_flags(pool, va, flags);
 	uint64_t need;
-	if (st == STATUS_OK)
-		st = vm_check_free(pool, va, pages, PT_LEVEL_PT, &need);
+	struct vm_walk w; /* the check's walk, reused by the writes */
+	if (st == STATUS_OK) {
+		vm_walk_init(&w, pool);
+		st = vm_check_free(&w, va, pages, PT_LEVEL_PT, &need);
+	}
 	if (st != STATUS_OK)
 		return st;
 	struct pmm_stats free;
@@ -211,7 +252,7 @@ status_t vm_map_new(struct ptp *pool, vaddr_t va, uint64_t pages,
 	if (free.free_pages < pages)
 		return trace_error(STATUS_NO_MEMORY, "as=%u va=%#lx n=%lu free=%lu",
 				   pool->id, va, pages, free.free_pages);
-	vm_map_checked(pool, va, 0, NULL, pages, PAGE_SIZE, flags | PTE_OWN,
+	vm_map_checked(&w, va, 0, NULL, pages, PAGE_SIZE, flags | PTE_OWN,
 		       &why);
 	return STATUS_OK;
 }

@@ -14,8 +14,9 @@
  * 2 MiB pages that would be split); a failing call returns a distinct
  * status, writes one err.* event and leaves every table as it was.
  *
- * Range operations walk with a cache of the tables of the previous page
- * and re-walk only the levels whose index changed: near O(1) a page.
+ * Range operations walk once per table and then step an entry pointer
+ * along it (paging_walk.h: the spans of a range): a few instructions a
+ * page.
  * Every entry is written by the choke point (paging_change.h), which
  * writes each change's event right after it. Unmap clears entries, detaches
  * the tables that became empty, invalidates the TLB (invlpg each page, or

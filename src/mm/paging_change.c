@@ -34,9 +34,8 @@ void vm_leaves_write(struct ptp *pool, pte_t *e, vaddr_t va, paddr_t pa,
 	uint64_t i = 0;
 	while (i < n) {
 		paddr_t first = pas ? pas[i] : pa + i * unit;
-		uint64_t run = 1;
-		while (i + run < n &&
-		       (!pas || pas[i + run] == first + run * unit))
+		uint64_t run = pas ? 1 : n - i; /* pa..: all n in one run */
+		while (pas && i + run < n && pas[i + run] == first + run * unit)
 			run++;
 		for (uint64_t k = 0; k < run; k++)
 			e[i + k] = pte_make(first + k * unit, flags);

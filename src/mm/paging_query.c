@@ -32,6 +32,34 @@ status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
 	/* LAB 3 end */
 }
 
+/* LAB 3 begin: helpers */
+/*
+ * The 4K pages of [va, last] that the span's entries map. A page table's
+ * entries are counted in one pass over the words (the P bit of each); a
+ * leaf above (a 2 MiB page) counts for the part of it inside the range.
+ */
+static uint64_t vm_span_mapped(const struct vm_span *s, vaddr_t va,
+			       vaddr_t last)
+{
+	uint64_t n = 0;
+	if (s->level == PT_LEVEL_PT) {
+		for (unsigned k = 0; k < s->n; k++)
+			n += pte_present(s->entry[k]);
+		return n;
+	}
+	uint64_t size = PT_LEVEL_SIZE(s->level);
+	for (unsigned k = 0; k < s->n; k++) {
+		if (!pte_present(s->entry[k]))
+			continue;
+		vaddr_t from = s->va + k * size, to = from + (size - 1);
+		from = from < va ? va : from;
+		to = to > last ? last : to;
+		n += (to - from + 1) / PAGE_SIZE;
+	}
+	return n;
+}
+/* LAB 3 end */
+
 status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 			enum vm_range_state *out)
 {
@@ -45,13 +73,10 @@ status_t vm_range_state(struct ptp *pool, vaddr_t va, uint64_t pages,
 		return st;
 	vaddr_t last = va + pages * PAGE_SIZE - 1;
 	uint64_t mapped = 0;
-	struct vm_leaves it;
-	vm_leaves_start(&it, pool, va, last);
-	while (vm_leaves_next(&it)) {
-		vaddr_t from = it.va < va ? va : it.va;
-		vaddr_t to = it.last > last ? last : it.last;
-		mapped += (to - from + 1) / PAGE_SIZE;
-	}
+	struct vm_span s;
+	vm_span_start(&s, pool, va, last);
+	while (vm_span_next(&s))
+		mapped += vm_span_mapped(&s, va, last);
 	*out = mapped == 0 ? VM_RANGE_NONE
 	       : mapped == pages ? VM_RANGE_FULL : VM_RANGE_PARTIAL;
 	return STATUS_OK;
@@ -69,10 +94,14 @@ static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 /* LAB 4 end */
 
 /*
- * First fit: try a candidate; if a mapped leaf overlaps it, the next
- * candidate is the first aligned address past that leaf. Each candidate is
- * checked whole (the leaves of all of it), so what is returned can
- * never contain a mapped page, whatever the size or alignment.
+ * First fit, in one pass along the tables: the candidate is the lowest
+ * aligned va not yet ruled out. The spans from it are read in address
+ * order; an absent entry extends the free stretch from the candidate
+ * (found once it holds `pages` pages), a mapped leaf moves the candidate
+ * to the first aligned address past it. So every page of what is returned
+ * has been seen unmapped, whatever the size or alignment, and each entry
+ * is read once: a mapped page costs a step along its table, an absent
+ * table is skipped whole.
  */
 status_t vm_find_free(struct ptp *pool, vaddr_t lo, vaddr_t hi,
 		      uint64_t pages, uint64_t align_pages, vaddr_t *out)
@@ -96,16 +125,34 @@ status_t vm_find_free(struct ptp *pool, vaddr_t lo, vaddr_t hi,
 
 	uint64_t size = pages * PAGE_SIZE;
 	vaddr_t cand;
-	bool ok = pages <= (hi - lo) >> PAGE_SHIFT && vm_align_up(lo, align, &cand);
-	while (ok && cand - lo <= (hi - lo) - size) {
-		struct vm_leaves it;
-		vm_leaves_start(&it, pool, cand, cand + size - 1);
-		if (!vm_leaves_next(&it)) {
-			*out = cand;
-			return STATUS_OK;
+	bool ok = pages <= (hi - lo) >> PAGE_SHIFT &&
+		  vm_align_up(lo, align, &cand) && cand - lo <= (hi - lo) - size;
+	struct vm_span s;
+	if (ok)
+		vm_span_start(&s, pool, cand, hi - 1);
+	while (ok && vm_span_next(&s)) {
+		uint64_t step = PT_LEVEL_SIZE(s.level);
+		vaddr_t va = s.va;
+		for (unsigned k = 0; k < s.n; k++, va += step) {
+			vaddr_t last = va + (step - 1);
+			if (last < cand)
+				continue; /* before the candidate */
+			if (!pte_present(s.entry[k])) {
+				if (last - cand >= size - 1) {
+					*out = cand;
+					return STATUS_OK;
+				}
+				continue;
+			}
+			ok = last + 1 > last && vm_align_up(last + 1, align, &cand) &&
+			     cand >= lo && cand - lo <= (hi - lo) - size;
+			if (!ok)
+				break;
+			if (cand > vm_span_last(&s)) { /* the alignment jumps on */
+				vm_span_skip(&s, cand);
+				break;
+			}
 		}
-		ok = it.last + 1 > it.last &&
-		     vm_align_up(it.last + 1, align, &cand) && cand >= lo;
 	}
 	return trace_error(STATUS_NOT_FOUND, "as=%u lo=%#lx hi=%#lx n=%lu align=%lu",
 			   pool->id, lo, hi, pages, align_pages);

@@ -95,6 +95,26 @@ static bool vm_run_continues(const pte_t *run, vaddr_t run_va, uint64_t run_n,
 	       PT_INDEX(it->va, it->level) != 0;
 }
 
+/*
+ * Steps 2 to 4 for a chunk whose leaves are cleared (step 1) and whose
+ * owned pages are in owned[]: pages 4K pages from first, the first
+ * cleared leaf, to the end of the last one; w is the walk that found
+ * them.
+ */
+static void vm_chunk_finish(struct ptp *pool, struct vm_walk *w,
+			    vaddr_t first, uint64_t pages)
+{
+	paddr_t empty[PT_LEVELS];
+	unsigned emptied = vm_unhook_empty(w, first, empty);        /* 2 */
+	vm_invalidate(first, pages);                                /* 3 */
+	for (unsigned i = 0; i < owned_count; i++)                   /* 4 */
+		frame_release_run(owned[i].pa, owned[i].n);
+	for (unsigned i = 0; i < emptied; i++) {
+		status_t st = ptp_free_page(pool, empty[i]);
+		ASSERT(st == STATUS_OK);
+	}
+}
+
 /* Unmaps the leaves of [start, last], all inside one 2 MiB chunk. */
 static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last)
 {
@@ -128,33 +148,78 @@ static void vm_clear_chunk(struct ptp *pool, vaddr_t start, vaddr_t last)
 		return;
 	vm_leaves_clear(pool, run, run_va, run_n, unit);
 
-	paddr_t empty[PT_LEVELS];
-	unsigned emptied = vm_unhook_empty(&it.walk, first, empty); /* 2 */
-	vm_invalidate(first, (end - first) / PAGE_SIZE);            /* 3 */
-	for (unsigned i = 0; i < owned_count; i++)                   /* 4 */
-		frame_release_run(owned[i].pa, owned[i].n);
-	for (unsigned i = 0; i < emptied; i++) {
-		status_t st = ptp_free_page(pool, empty[i]);
-		ASSERT(st == STATUS_OK);
-	}
+	vm_chunk_finish(pool, &it.walk, first, (end - first) / PAGE_SIZE);
 }
 
+/*
+ * The same four steps for the chunk that is one page table's span: its
+ * entries are stepped through with a pointer (the walk found the table
+ * once), each run of present entries cleared by the choke point. The
+ * events are those vm_clear_chunk writes for the same chunk. Returns
+ * false if the span had no present entry (nothing changed).
+ */
+static bool vm_clear_table(struct ptp *pool, struct vm_walk *w,
+			   const struct vm_span *s)
+{
+	pte_t *e = s->entry;
+	unsigned n = s->n, k = 0, first = n, end = 0;
+	owned_count = 0;
+	while (k < n) {
+		if (!pte_present(e[k])) {
+			k++;
+			continue;
+		}
+		unsigned run = k; /* a run of present entries: one vm.unmap */
+		for (; k < n && pte_present(e[k]); k++) {
+			ASSERT(!(e[k].raw & PTE_PIN)); /* checked or unpinned */
+			if (e[k].raw & PTE_OWN)
+				vm_owned_add(pte_addr(e[k]), 1);
+		}
+		vm_leaves_clear(pool, e + run, s->va + run * PAGE_SIZE, k - run,
+				PAGE_SIZE);
+		if (first == n)
+			first = run;
+		end = k;
+	}
+	if (first == n)
+		return false;
+	vm_chunk_finish(pool, w, s->va + first * PAGE_SIZE, end - first);
+	return true;
+}
+
+/*
+ * A span at a time: a page table's span is one chunk (vm_clear_table); in
+ * a span above (holes and 2 MiB leaves), the 2 MiB chunk of its first leaf
+ * goes through the leaf iterator (vm_clear_chunk). Tables may have gone
+ * with a chunk, so the spans start afresh after one.
+ */
 void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages)
 {
 	vaddr_t last = va + pages * PAGE_SIZE - 1;
-	struct vm_leaves it;
-	vm_leaves_start(&it, pool, va, last);
-	while (vm_leaves_next(&it)) {
-		vaddr_t start = it.va > va ? it.va : va;
-		vaddr_t chunk_last = vm_align_down(start, PAGE_SIZE_2M) +
-				     PAGE_SIZE_2M - 1;
-		if (chunk_last > last)
-			chunk_last = last;
-		vm_clear_chunk(pool, start, chunk_last);
-		if (chunk_last >= last)
+	struct vm_span s;
+	vm_span_start(&s, pool, va, last);
+	while (vm_span_next(&s)) {
+		vaddr_t cleared; /* the chunk's last byte */
+		if (s.level == PT_LEVEL_PT) {
+			if (!vm_clear_table(pool, &s.walk, &s))
+				continue;
+			cleared = vm_span_last(&s);
+		} else {
+			unsigned k = 0; /* the span's first leaf */
+			while (k < s.n && !pte_present(s.entry[k]))
+				k++;
+			if (k == s.n)
+				continue; /* holes only */
+			vaddr_t start = s.va + k * PT_LEVEL_SIZE(s.level);
+			start = start > va ? start : va;
+			cleared = vm_align_down(start, PAGE_SIZE_2M) +
+				  PAGE_SIZE_2M - 1;
+			cleared = cleared < last ? cleared : last;
+			vm_clear_chunk(pool, start, cleared);
+		}
+		if (cleared >= last)
 			break;
-		va = chunk_last + 1; /* tables may have gone: search afresh */
-		vm_leaves_start(&it, pool, va, last);
+		vm_span_start(&s, pool, cleared + 1, last);
 	}
 }
 
@@ -163,35 +228,98 @@ void vm_clear(struct ptp *pool, vaddr_t va, uint64_t pages)
  * none sticking out of it (HUGE_PAGE); none pinned unless pins are allowed
  * (PINNED, reported only if nothing else is wrong). *mapped gets the
  * number of mapped 4K pages.
+ *
+ * A span at a time: a page table's span with every entry present and none
+ * pinned (the common case) is one pass over its words, or-ing them; any
+ * other span goes leaf by leaf (vm_check_leaf), as the rules read.
  */
+struct vm_leaf_check {
+	vaddr_t va, last;   /* the range */
+	bool pins_ok, full;
+	vaddr_t expect;     /* where the next leaf must start (full) */
+	uint64_t mapped;
+	bool any_pinned;
+	vaddr_t pinned;     /* the first pinned leaf */
+	vaddr_t at;         /* the leaf an error names */
+};
+
+/* One present leaf [lva, llast] with entry raw, in address order: false
+ * if a hole comes before it (full: stop there); HUGE_PAGE if it sticks
+ * out of the range. */
+static status_t vm_check_leaf(struct vm_leaf_check *c, vaddr_t lva,
+			      vaddr_t llast, uint64_t raw, bool *hole)
+{
+	*hole = c->full && lva > c->expect;
+	if (*hole)
+		return STATUS_OK;
+	if (!c->pins_ok && (raw & PTE_PIN) && !c->any_pinned) {
+		c->any_pinned = true; /* a hole or a split page comes first */
+		c->pinned = lva;
+	}
+	if (lva < c->va || llast > c->last) {
+		c->at = lva;
+		return STATUS_HUGE_PAGE;
+	}
+	c->mapped += (llast - lva + 1) / PAGE_SIZE;
+	c->expect = llast + 1;
+	return STATUS_OK;
+}
+
+/* The span's leaves through vm_check_leaf; *hole as there. */
+static status_t vm_check_span(struct vm_leaf_check *c,
+			      const struct vm_span *s, bool *hole)
+{
+	uint64_t size = PT_LEVEL_SIZE(s->level), all = ~0ull;
+	const pte_t *e = s->entry;
+	if (s->level == PT_LEVEL_PT && (!c->full || s->va == c->expect)) {
+		uint64_t any = 0;
+		for (unsigned k = 0; k < s->n; k++) {
+			all &= e[k].raw;
+			any |= e[k].raw;
+		}
+		if ((all & PTE_P) && (c->pins_ok || !(any & PTE_PIN))) {
+			*hole = false; /* what the leaf by leaf pass finds */
+			c->mapped += s->n;
+			c->expect = s->va + s->n * size;
+			return STATUS_OK;
+		}
+	}
+	for (unsigned k = 0; k < s->n; k++) {
+		if (!pte_present(e[k]))
+			continue;
+		vaddr_t lva = s->va + k * size;
+		status_t st = vm_check_leaf(c, lva, lva + (size - 1), e[k].raw,
+					    hole);
+		if (st != STATUS_OK || *hole)
+			return st;
+	}
+	*hole = false;
+	return STATUS_OK;
+}
+
 static status_t vm_check_leaves(struct ptp *pool, vaddr_t va, uint64_t pages,
 				bool pins_ok, bool full, uint64_t *mapped)
 {
-	vaddr_t last = va + pages * PAGE_SIZE - 1, expect = va, pinned = 0;
-	bool any_pinned = false;
-	struct vm_leaves it;
-	*mapped = 0;
-	vm_leaves_start(&it, pool, va, last);
-	while (vm_leaves_next(&it)) {
-		if (full && it.va > expect)
-			break; /* a hole before this leaf */
-		if (!pins_ok && (it.entry->raw & PTE_PIN) && !any_pinned) {
-			any_pinned = true; /* a hole or a split page comes first */
-			pinned = it.va;
-		}
-		if (it.va < va || it.last > last)
-			return trace_error(STATUS_HUGE_PAGE,
-					   "as=%u va=%#lx n=%lu at=%#lx",
-					   pool->id, va, pages, it.va);
-		*mapped += (it.last - it.va + 1) / PAGE_SIZE;
-		expect = it.last + 1;
+	struct vm_leaf_check c = {
+		.va = va, .last = va + pages * PAGE_SIZE - 1,
+		.pins_ok = pins_ok, .full = full, .expect = va,
+	};
+	struct vm_span s;
+	bool hole = false;
+	vm_span_start(&s, pool, va, c.last);
+	while (!hole && vm_span_next(&s)) {
+		status_t st = vm_check_span(&c, &s, &hole);
+		if (st != STATUS_OK)
+			return trace_error(st, "as=%u va=%#lx n=%lu at=%#lx",
+					   pool->id, va, pages, c.at);
 	}
-	if (full && *mapped != pages)
+	*mapped = c.mapped;
+	if (full && c.mapped != pages)
 		return trace_error(STATUS_NOT_MAPPED, "as=%u va=%#lx n=%lu at=%#lx",
-				   pool->id, va, pages, expect);
-	if (any_pinned)
+				   pool->id, va, pages, c.expect);
+	if (c.any_pinned)
 		return trace_error(STATUS_PINNED, "as=%u va=%#lx n=%lu at=%#lx",
-				   pool->id, va, pages, pinned);
+				   pool->id, va, pages, c.pinned);
 	return STATUS_OK;
 }
 

@@ -11,14 +11,14 @@
 
 pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level)
 {
-	pte_t *table = ptp_table(pool->pa);
+	pte_t *table = vm_table(pool, pool->pa);
 	for (int l = PT_LEVEL_PML4;; l--) {
 		pte_t *e = &table[PT_INDEX(va, l)];
 		if (l == stop || !pte_present(*e) || vm_entry_is_leaf(*e, l)) {
 			*level = l;
 			return e;
 		}
-		table = ptp_table(pte_addr(*e));
+		table = vm_table(pool, pte_addr(*e));
 	}
 }
 
@@ -30,7 +30,7 @@ void vm_walk_init(struct vm_walk *w, struct ptp *pool)
 	w->va = 0;
 	w->low = PT_LEVEL_PML4;
 	w->table_pa[PT_LEVEL_PML4] = pool->pa;
-	w->table[PT_LEVEL_PML4] = ptp_table(pool->pa);
+	w->table[PT_LEVEL_PML4] = vm_table(pool, pool->pa);
 }
 
 /* The lowest level whose cached table is still the table for va. */
@@ -55,7 +55,7 @@ pte_t *vm_walk_lookup(struct vm_walk *w, vaddr_t va, int stop, int *level)
 			return e;
 		}
 		w->table_pa[l - 1] = pte_addr(*e);
-		w->table[l - 1] = ptp_table(pte_addr(*e));
+		w->table[l - 1] = vm_table(w->pool, pte_addr(*e));
 		l--;
 	}
 }
@@ -73,7 +73,7 @@ pte_t *vm_walk_create(struct vm_walk *w, vaddr_t va, int level)
 				  l - 1, pa, PTE_TABLE_FLAGS |
 				  (vm_is_user(va) ? PTE_U : 0));
 		w->table_pa[l - 1] = pa;
-		w->table[l - 1] = ptp_table(pa);
+		w->table[l - 1] = vm_table(w->pool, pa);
 		l--;
 		w->low = l;
 		e = &w->table[l][PT_INDEX(va, l)];
@@ -112,6 +112,48 @@ bool vm_leaves_next(struct vm_leaves *it)
 		}
 	}
 	return false;
+}
+
+/* ---- the spans of a range ------------------------------------------------- */
+
+void vm_span_start(struct vm_span *s, struct ptp *pool, vaddr_t va,
+		   vaddr_t last)
+{
+	vm_walk_init(&s->walk, pool);
+	s->next = va;
+	s->end = last;
+	s->done = false;
+}
+
+bool vm_span_next(struct vm_span *s)
+{
+	if (s->done)
+		return false;
+	int l;
+	pte_t *e = vm_walk_lookup(&s->walk, s->next, PT_LEVEL_PT, &l);
+	vaddr_t start = vm_align_down(s->next, PT_LEVEL_SIZE(l));
+	/* Entries up to the one holding the range's last byte, or to the
+	 * table's end; above PT, up to the next one that points to a table. */
+	uint64_t to_last = ((s->end - start) >> PT_LEVEL_SHIFT(l)) + 1;
+	unsigned n = PT_ENTRIES - PT_INDEX(start, l);
+	if (to_last < n)
+		n = (unsigned)to_last;
+	if (l > PT_LEVEL_PT) {
+		unsigned k = 1; /* e[0] is absent or a leaf: the walk stopped */
+		while (k < n && (!pte_present(e[k]) || vm_entry_is_leaf(e[k], l)))
+			k++;
+		n = k;
+	}
+	s->va = start;
+	s->entry = e;
+	s->n = n;
+	s->level = l;
+	vaddr_t last = vm_span_last(s);
+	if (last >= s->end)
+		s->done = true; /* (also where last + 1 would wrap) */
+	else
+		s->next = last + 1;
+	return true;
 }
 
 /* ---- checks --------------------------------------------------------------- */

@@ -10,9 +10,14 @@
  * level above L are unchanged, so stepping through a range costs one table
  * read per page, plus one per crossed table boundary. The leaf iterator
  * uses the cached walk to visit every mapped leaf of a range in order,
- * skipping absent subtrees whole; every paging call that looks at the
- * leaves of a range (unmap, protect, the checks, range_state, find_free)
- * goes through it.
+ * skipping absent subtrees whole (protect, the 2 MiB cases of unmap).
+ *
+ * The span iterator is the fast way through a range: it walks once per
+ * table, not once per page, and hands the caller the run of entries of
+ * that table that the range covers; the caller then steps an entry
+ * pointer along the table (range_state, find_free, the checks of map and
+ * unmap, unmap's clear). A span of a page table is one pointer and a
+ * count: checking 512 pages is a loop over 512 words.
  */
 #ifndef VITRINE_PAGING_WALK_H
 #define VITRINE_PAGING_WALK_H
@@ -47,6 +52,19 @@ static inline bool vm_entry_is_leaf(pte_t e, int level)
  * entry at stop.
  */
 pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level);
+
+/*
+ * The table at physical address pa. A walk's tables are in its own pool
+ * but for the kernel half of another space's PML4 (in the kernel's pool),
+ * so the pool is tried first: one subtraction instead of ptp_table's
+ * search of every pool.
+ */
+static inline pte_t *vm_table(const struct ptp *pool, paddr_t pa)
+{
+	if (pa - pool->pa < pool->pages * PAGE_SIZE)
+		return (pte_t *)(pool->base + (pa - pool->pa));
+	return ptp_table(pa);
+}
 
 /* The cached walk: same answers as vm_walk, with the cache described above. */
 struct vm_walk {
@@ -92,6 +110,53 @@ struct vm_leaves {
 void vm_leaves_start(struct vm_leaves *it, struct ptp *pool, vaddr_t va,
 		     vaddr_t last);
 bool vm_leaves_next(struct vm_leaves *it);
+
+/*
+ * The spans of [va, last] (last inclusive), in order:
+ *
+ *   struct vm_span s;
+ *   vm_span_start(&s, pool, va, last);
+ *   while (vm_span_next(&s))
+ *           for (unsigned k = 0; k < s.n; k++)
+ *                   ... s.entry[k] maps s.va + k * PT_LEVEL_SIZE(s.level) ...
+ *
+ * A span is the run of consecutive entries of one table that covers the
+ * next part of the range, at the deepest level the tables reach there:
+ * at level PT, page-table entries (4 KiB each, present or not) cut to the
+ * range; at a higher level, entries with no table below them (absent: a
+ * hole of PT_LEVEL_SIZE(level); or a leaf: a 2 MiB page), up to the next
+ * entry that points to a table. A span covers whole entries: its first
+ * entry may start before va, its last may end after last. The caller may
+ * rewrite entries but not free or detach tables while iterating; it may
+ * move on to a later va with vm_span_skip (the walk's cache is kept).
+ */
+struct vm_span {
+	struct vm_walk walk;
+	vaddr_t next, end;  /* where the next span starts; the range's last byte */
+	bool done;
+	vaddr_t va;         /* the span: where entry[0]'s region starts */
+	pte_t *entry;
+	unsigned n;         /* entries, at least 1 */
+	int level;
+};
+
+void vm_span_start(struct vm_span *s, struct ptp *pool, vaddr_t va,
+		   vaddr_t last);
+bool vm_span_next(struct vm_span *s);
+
+/* The last byte the span covers (its entries' regions). */
+static inline vaddr_t vm_span_last(const struct vm_span *s)
+{
+	return s->va + ((uint64_t)s->n << PT_LEVEL_SHIFT(s->level)) - 1;
+}
+
+/* The next span starts at va (later than where it would), still no
+ * further than the range's last byte. */
+static inline void vm_span_skip(struct vm_span *s, vaddr_t va)
+{
+	s->next = va;
+	s->done = va > s->end;
+}
 
 /*
  * Checks a range request (pool live, count, alignment to `unit` bytes,

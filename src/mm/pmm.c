@@ -306,7 +306,7 @@ status_t pmm_alloc_batch(enum pmm_reason why, paddr_t *out, size_t count)
 static void batch_remark(const paddr_t *pages, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		pmm_bitmap_hand_out(pages[i] / PAGE_SIZE, 1);
+		pmm_bitmap_mark(pages[i] / PAGE_SIZE, true);
 }
 /* LAB 2 end */
 
@@ -332,7 +332,7 @@ status_t pmm_free_batch(const paddr_t *pages, size_t count)
 			return trace_error(STATUS_DOUBLE_FREE, "pa=%#lx index=%zu",
 					   pages[i], i);
 		}
-		pmm_bitmap_unhand(pages[i] / PAGE_SIZE, 1);
+		pmm_bitmap_mark(pages[i] / PAGE_SIZE, false);
 	}
 	batch_remark(pages, count);
 	/* One pmm.clear per run of consecutive addresses in the list. */

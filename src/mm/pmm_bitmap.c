@@ -7,7 +7,7 @@
 #include "panic.h"
 #include "trace.h"
 
-#define BITS_PER_WORD 64
+#define BITS_PER_WORD PMM_WORD_BITS
 #define SUMMARY_LEVELS 3
 #define MAX_WORDS (PMM_MAX_PAGES / BITS_PER_WORD)
 
@@ -60,21 +60,6 @@ static uint64_t word_mask(uint64_t first, uint64_t n)
 	return low << first;
 }
 
-static bool bit_get(const uint64_t *map, uint64_t page)
-{
-	return (map[page / BITS_PER_WORD] >> (page % BITS_PER_WORD)) & 1;
-}
-
-bool pmm_bitmap_is_used(uint64_t page)
-{
-	return bit_get(pmm_bitmap.used, page);
-}
-
-bool pmm_bitmap_is_handed(uint64_t page)
-{
-	return bit_get(pmm_bitmap.handed, page);
-}
-
 /*
  * Bitmap word k changed: bring the summary levels above it in step. The
  * climb stops at a level whose word's "not zero" answer did not change.
@@ -95,8 +80,22 @@ static void summary_update(uint64_t k)
 	}
 }
 
+/* One page's bit of map set or cleared (the single-page case: one word,
+ * no count to make); 1 if it changed. The summary as map_write says. */
+static uint64_t map_write_bit(uint64_t *map, uint64_t page, bool set)
+{
+	uint64_t k = page / BITS_PER_WORD;
+	uint64_t bit = 1ull << (page % BITS_PER_WORD), old = map[k];
+	map[k] = set ? old | bit : old & ~bit;
+	if (map == pmm_bitmap.used && (old == ~0ull) != (map[k] == ~0ull))
+		summary_update(k);
+	return old != map[k];
+}
+
 /* Sets or clears n bits of map from first, word by word; returns how many
- * bits changed; calls summary_update for each word if map is the bitmap. */
+ * bits changed; if map is the bitmap, brings the summary in step for each
+ * word whose "has a free page" answer changed (only those: the summary
+ * holds nothing else). */
 static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
 {
 	uint64_t changed = 0;
@@ -110,7 +109,7 @@ static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
 		uint64_t old = map[k];
 		map[k] = set ? old | mask : old & ~mask;
 		changed += popcount(old ^ map[k]);
-		if (map == pmm_bitmap.used)
+		if (map == pmm_bitmap.used && (old == ~0ull) != (map[k] == ~0ull))
 			summary_update(k);
 		first += take;
 		n -= take;
@@ -123,7 +122,8 @@ static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
  * and count in step; returns how many bits changed. */
 static uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
 {
-	uint64_t changed = map_write(pmm_bitmap.used, first, n, used);
+	uint64_t changed = n == 1 ? map_write_bit(pmm_bitmap.used, first, used)
+				  : map_write(pmm_bitmap.used, first, n, used);
 	if (used)
 		pmm_bitmap.free -= changed;
 	else
@@ -147,12 +147,18 @@ void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why)
 
 void pmm_bitmap_hand_out(uint64_t first, uint64_t n)
 {
-	map_write(pmm_bitmap.handed, first, n, true);
+	if (n == 1)
+		pmm_bitmap_mark(first, true);
+	else
+		map_write(pmm_bitmap.handed, first, n, true);
 }
 
 void pmm_bitmap_unhand(uint64_t first, uint64_t n)
 {
-	map_write(pmm_bitmap.handed, first, n, false);
+	if (n == 1)
+		pmm_bitmap_mark(first, false);
+	else
+		map_write(pmm_bitmap.handed, first, n, false);
 }
 
 /* First index >= i whose bit is set at summary level `level`, or PMM_NONE. */

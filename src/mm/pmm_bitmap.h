@@ -27,6 +27,7 @@
 #include "pmm.h"
 
 #define PMM_NONE (~0ull) /* "no such page" from the searches */
+#define PMM_WORD_BITS 64  /* pages a word of the maps covers */
 
 struct pmm_bitmap {
 	uint64_t *used;   /* the bitmap: bit set = page in use */
@@ -45,8 +46,18 @@ uint64_t pmm_bitmap_bytes(uint64_t pages);
  * every page used, none handed out, summary empty. No trace. */
 void pmm_bitmap_reset(uint64_t *storage, uint64_t pages);
 
-bool pmm_bitmap_is_used(uint64_t page);
-bool pmm_bitmap_is_handed(uint64_t page);
+/* The bit of page in the bitmap, and in the handed map (inline: a batch
+ * free asks them for every page). */
+static inline bool pmm_bitmap_is_used(uint64_t page)
+{
+	return (pmm_bitmap.used[page / PMM_WORD_BITS] >> (page % PMM_WORD_BITS)) & 1;
+}
+
+static inline bool pmm_bitmap_is_handed(uint64_t page)
+{
+	return (pmm_bitmap.handed[page / PMM_WORD_BITS] >>
+		(page % PMM_WORD_BITS)) & 1;
+}
 
 /*
  * The bitmap's choke point: the only way a bit of the bitmap changes.
@@ -61,6 +72,15 @@ void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why);
  * it is the allocator's own bookkeeping, not the truth about use). */
 void pmm_bitmap_hand_out(uint64_t first, uint64_t n);
 void pmm_bitmap_unhand(uint64_t first, uint64_t n);
+
+/* One page's handed mark, set or cleared: pmm_bitmap_hand_out or
+ * pmm_bitmap_unhand of one page, inline for the batch free's loops. */
+static inline void pmm_bitmap_mark(uint64_t page, bool handed)
+{
+	uint64_t *word = &pmm_bitmap.handed[page / PMM_WORD_BITS];
+	uint64_t bit = 1ull << (page % PMM_WORD_BITS);
+	*word = handed ? *word | bit : *word & ~bit;
+}
 
 /* The lowest free page >= page, or PMM_NONE. O(1). */
 uint64_t pmm_bitmap_next_free(uint64_t page);

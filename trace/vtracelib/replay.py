@@ -22,6 +22,7 @@ from .vmstate import VmState, PAGE, HHDM_BASE, ADDR_MASK
 
 # Reasons a page can be in use (the schema's); index + 1 in the map.
 REASONS = schema.load().reason_names
+REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}
 ENDED_NORMALLY = ("ok", "fail")
 
 
@@ -99,8 +100,9 @@ class Replay(VmState, AllocState, ProcState):
 
     def apply(self, e):
         self.seq = e.seq
-        self.check_reductions_covered(e)
-        h = self.handlers.get(e.cat + "." + e.name)
+        if self.reduced:
+            self.check_reductions_covered(e)
+        h = self.handlers.get(e.full)
         if h is None:
             return
         try:
@@ -160,13 +162,16 @@ class Replay(VmState, AllocState, ProcState):
         return REASONS[w - 1] if w else "free"
 
     def reason_code(self, name):
-        if name not in REASONS:
+        code = REASON_CODES.get(name)
+        if code is None:
             REASONS.append(name)
-        return REASONS.index(name) + 1
+            code = REASON_CODES[name] = len(REASONS)
+        return code
 
     def pmm_range(self, e):
         """(first page, page count) of a pmm event, or None with a finding."""
-        pa, n = e.int("pa"), e.int("n")
+        keys = e.keys  # (Event.int without its default: the same errors)
+        pa, n = int(keys["pa"], 0), int(keys["n"], 0)
         if not self.pages:
             self.find(e, "pmm-uninit", "no pmm.init came before it")
             return None
@@ -226,6 +231,8 @@ class Replay(VmState, AllocState, ProcState):
     def freeing_in_use(self, e, a, n):
         """Rule 3: a page freed must not be mapped, a table or a pool page."""
         pool_of, tables, refs, stale_pa = self.pool_of, self.tables, self.refs, self.stale_pa
+        if not (pool_of or tables or refs or stale_pa):
+            return False  # nothing a page could still belong to
         for p in range(a, a + n):
             if p in pool_of:
                 pid = pool_of[p]

@@ -31,13 +31,46 @@ class SchemaError(Exception):
     """The schema file itself is malformed (a line and what is wrong)."""
 
 
+def _inner(shape):
+    """A shape's pattern without its anchors, its groups not capturing."""
+    return re.sub(r"\((?!\?)", "(?:", shape.pattern[1:-1])
+
+
 class EventSpec:
-    __slots__ = ("name", "cat", "keys", "types", "required", "open", "meaning", "section")
+    __slots__ = ("name", "cat", "keys", "types", "required", "open", "meaning", "section",
+                 "decoder")
 
     def __init__(self, name, keys, types, required, open_, meaning, section):
         self.name, self.keys, self.types = name, keys, types
         self.cat = name.split(".")[0]
         self.required, self.open, self.meaning, self.section = required, open_, meaning, section
+        self.decoder = self.make_decoder()
+
+    def make_decoder(self):
+        """The event's parser: one regex that matches the keys' text
+        'k=v k=v' (single spaces, nothing around) exactly where parse_keys
+        and check() would accept it, its groups the values in order (None
+        for an optional key left out). None for an open event (err.*) or
+        one whose keys may all be left out: those take the general path."""
+        if self.open or self.required == 0:
+            return None
+        parts = [f"{re.escape(k)}=({_inner(SHAPES[t])})"
+                 for k, t in zip(self.keys, self.types)]
+        tail = ""
+        for part in reversed(parts[self.required:]):
+            tail = f"(?: {part}{tail})?"
+        return re.compile(" ".join(parts[:self.required]) + tail)
+
+    def decode(self, rest):
+        """The keys of a line's text rest (after the event name) as a dict,
+        or None if the decoder does not match (then parse_keys and check
+        say what is wrong, or that it is right in a form not canonical)."""
+        m = self.decoder.fullmatch(rest) if self.decoder is not None else None
+        if m is None:
+            return None
+        if self.required == len(self.keys):
+            return dict(zip(self.keys, m.groups()))
+        return {k: v for k, v in zip(self.keys, m.groups()) if v is not None}
 
     def check(self, keys):
         """None if the keys fit the spec, else what is wrong."""

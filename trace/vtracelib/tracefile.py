@@ -22,6 +22,7 @@ END_RE = re.compile(r'^@end count=(\d+) crc=0x([0-9a-f]{8}) status=([a-z_]+)$')
 NAME_RE = re.compile(r'^[a-z0-9_]+\.[a-z0-9_]+$')
 KEYS_RE = re.compile(r'^[^\s=]+=')
 NAMES = {}  # event name -> (category, event), validated once
+SPECS = {}  # event name -> its EventSpec, once met, if it has a decoder
 KEY_RE = re.compile(r' ([^\s=]+)=("[^"]*"|\S*)')
 
 
@@ -41,15 +42,12 @@ class Finding:
 
 class Event:
     """One event line: seq, category, name, keys (strings, in order)."""
-    __slots__ = ("seq", "cat", "name", "keys", "line", "lineno")
+    __slots__ = ("seq", "cat", "name", "keys", "line", "lineno", "full")
 
-    def __init__(self, seq, cat, name, keys, line, lineno):
+    def __init__(self, seq, cat, name, keys, line, lineno, full=None):
         self.seq, self.cat, self.name = seq, cat, name
         self.keys, self.line, self.lineno = keys, line, lineno
-
-    @property
-    def full(self):
-        return f"{self.cat}.{self.name}"
+        self.full = full or f"{cat}.{name}"  # "cat.name"
 
     def text(self):
         """The line without its sequence number."""
@@ -83,10 +81,7 @@ class Trace:
         """Takes the next event: checks its number, keeps or passes it on."""
         expected = self.last + 1
         if e.seq != expected:
-            what = (f"{e.seq - expected} event(s) missing" if e.seq > expected
-                    else "numbered backwards")
-            self.findings.append(Finding(f"event {e.seq}", "frame-seq",
-                                         f"expected event {expected} at line {e.lineno}: {what}"))
+            self.seq_finding(e, expected)
         self.count += 1
         self.last = e.seq
         if self.sink is None and self.sink_factory:
@@ -95,6 +90,12 @@ class Trace:
             self.sink(e)
         else:
             self.events.append(e)
+
+    def seq_finding(self, e, expected):
+        what = (f"{e.seq - expected} event(s) missing" if e.seq > expected
+                else "numbered backwards")
+        self.findings.append(Finding(f"event {e.seq}", "frame-seq",
+                                     f"expected event {expected} at line {e.lineno}: {what}"))
 
     def enabled(self, *cats):
         """True if every category named is enabled (or unknown: assume so)."""
@@ -162,8 +163,19 @@ def parse(data, sink_factory=None):
     t.sink_factory = sink_factory
     t.version = check_header(lines[0])
     t.header = lines[0].decode("ascii", "replace")
+    if plain(data, lines):
+        parse_plain(t, data, lines)
+    else:
+        parse_lines(t, lines)
+    if t.end is None:
+        t.findings.append(Finding(f"line {len(lines)}", "frame-end",
+                                  f"no end record: the trace was cut short after event {t.last}"))
+    return t
+
+
+def parse_lines(t, lines):
+    """The general loop: each line checked, CRC'd and parsed on its own."""
     crc = 0
-    end_at = None
     for i, raw in enumerate(lines):
         lineno = i + 1
         if len(raw) + 1 > LINE_MAX:
@@ -171,22 +183,58 @@ def parse(data, sink_factory=None):
                                       f"{len(raw) + 1} bytes, the limit is {LINE_MAX}"))
             raw = raw[:LINE_MAX * 4]
         if raw.startswith(b"@end"):
-            end_at = parse_end(t, raw, lineno, crc)
-            if end_at is not None:
-                after = len(lines) - lineno
-                if after:
-                    t.findings.append(Finding(f"line {lineno + 1}", "frame-after-end",
-                                              f"{after} line(s) after the end record"))
+            if end_found(t, lines, parse_end(t, raw, lineno, crc)):
                 break
             continue
         crc = zlib.crc32(raw + b"\n", crc)
         if i == 0:
             continue
         parse_line(t, raw, lineno)
-    if t.end is None:
-        t.findings.append(Finding(f"line {len(lines)}", "frame-end",
-                                  f"no end record: the trace was cut short after event {t.last}"))
-    return t
+
+
+def end_found(t, lines, end_at):
+    """True if the end record is at line end_at (not None): reports the
+    lines after it."""
+    if end_at is None:
+        return False
+    after = len(lines) - end_at
+    if after:
+        t.findings.append(Finding(f"line {end_at + 1}", "frame-after-end",
+                                  f"{after} line(s) after the end record"))
+    return True
+
+
+def plain(data, lines):
+    """True if the whole input is ASCII, without CR, every line within
+    LINE_MAX: then parse_plain reads it with the same results, faster."""
+    return data.isascii() and b"\r" not in data and \
+        max(map(len, lines)) + 1 <= LINE_MAX
+
+
+def parse_plain(t, data, lines):
+    """parse_lines for a plain input: decoded at once; the CRC of the bytes
+    before the end record in one call (every line before it is CRC'd but
+    an "@end" line that is not an end record)."""
+    text = data.decode("ascii").split("\n")
+    offset, skipped = 0, []  # bytes before line i; "@end" lines not CRC'd
+    for i, line in enumerate(text[:len(lines)]):
+        if line.startswith("@end"):
+            crc = crc_before(data, offset, skipped)
+            if end_found(t, lines, parse_end(t, lines[i], i + 1, crc)):
+                return
+            skipped.append((offset, len(line) + 1))
+        elif i:
+            parse_text_line(t, line, i + 1)
+        offset += len(line) + 1
+
+
+def crc_before(data, offset, skipped):
+    """The CRC of data[:offset] without the skipped (start, length) parts."""
+    crc, at = 0, 0
+    for start, n in skipped:
+        crc = zlib.crc32(data[at:start], crc)
+        at = start + n
+    return zlib.crc32(data[at:offset], crc)
 
 
 def parse_end(t, raw, lineno, crc):
@@ -216,6 +264,22 @@ def parse_line(t, raw, lineno):
         t.findings.append(Finding(f"line {lineno}", "frame-syntax",
                                   "non-ASCII bytes in a trace line"))
         return
+    parse_text_line(t, text, lineno)
+
+
+def parse_text_line(t, text, lineno):
+    """One line (not the header, not the end record) into t. The usual
+    event line goes through its event's decoder (schema.EventSpec.decode):
+    one regex for the frame, the keys and their shapes."""
+    seq, _, rest = text.partition(" ")
+    name, _, rest = rest.partition(" ")
+    cat_event = NAMES.get(name)
+    if cat_event is not None and seq.isdigit() and seq[0] != "0":
+        spec = SPECS.get(name)
+        keys = spec.decode(rest) if spec is not None else None
+        if keys is not None:
+            t.add(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno, name))
+            return
     if text.startswith("#"):
         t.meta.append(text[1:])
         if text.startswith("#cats "):
@@ -233,11 +297,13 @@ def parse_line(t, raw, lineno):
         return
     keys = parse_keys(rest) if rest else {}
     spec = SCHEMA.spec(name)
+    if spec is not None and spec.decoder is not None:
+        SPECS[name] = spec
     wrong = "not an event of the schema (src/lib/trace.schema)" if spec is None \
         else spec.check(keys)
     if wrong:
         t.findings.append(Finding(f"line {lineno}", "frame-schema", f"{name}: {wrong}"))
-    t.add(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno))
+    t.add(Event(int(seq), cat_event[0], cat_event[1], keys, text, lineno, name))
 
 
 def load(path, stdin, sink_factory=None):
