@@ -39,10 +39,14 @@ GEN_H      := $(GEN)/trace_schema.h $(GEN)/trace_events.h $(GEN)/trace_schema.in
 INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot -iquote src/proc \
 	-iquote src/user -iquote $(GEN)
 WARNINGS   := -Wall -Wextra -Werror
+# -fdebug-prefix-map and no nasm debug records: the kernel's ELF is the
+# same file wherever the tree is (GRUB places the boot information after
+# reading it, so its size shows in boot.start mbi=, and traces must not
+# depend on the folder of the checkout).
 KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) $(INCLUDES) \
 	-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pic \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fno-omit-frame-pointer -mno-sse -mno-mmx
+	-fno-omit-frame-pointer -mno-sse -mno-mmx -fdebug-prefix-map=$(CURDIR)=.
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -Wl,--build-id=none \
 	-T src/boot/linker.ld
 HOST_CFLAGS := -std=gnu11 -O1 -g $(WARNINGS) $(INCLUDES) -iquote tests/host
@@ -116,7 +120,7 @@ $(BUILD)/kernel/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 
 $(BUILD)/kernel/%.o: %.asm $(GEN_H) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf64 -g -F dwarf -i $(GEN)/ $< -o $@
+	$(NASM) -f elf64 -i $(GEN)/ $< -o $@
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJ) $(PREBUILT_KERNEL) src/boot/linker.ld
 	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) $(PREBUILT_KERNEL) -o $@ -lgcc
