@@ -101,7 +101,7 @@ def make_class(root, tree, folder):
     with open(os.path.join(tree, GRADER)) as f:
         grader = f.read()
     made("cheat", "tampered", {PMM: good, GRADER: grader.replace(
-        "ok, detail = host_test(arg, trace_dir)", "ok, detail = True, ''")})
+        "ok, detail = host[arg]", "ok, detail = True, ''")})
     with open(path("wrong_lab"), "wb") as f:
         f.write(rewrite(path("ada"), lambda m: m.update(lab=3)))
     expect["wrong_lab"] = "wrong_lab"

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
-from vtrace_base import TMP, Base, check, vtrace  # noqa: E402
+from vtrace_base import TMP, Base, check, vtrace, vtrace_here, vtrace_process  # noqa: E402
 import test_vtrace_alloc  # noqa: E402
 import test_vtrace_view  # noqa: E402
 import test_vtrace_tlb  # noqa: E402
@@ -391,6 +391,24 @@ class Hostile(Base):
 
 
 class Tools(Base):
+    def test_the_command_as_a_process_says_what_it_says_in_process(self):
+        """The other tests call vtrace's cli() in their own process; the
+        command the shell runs must give the same status and output: 0
+        on a clean trace, 1 on a finding, 2 on garbage and a usage error."""
+        events = self.events()
+        i = gen.index_of(events, "pmm.set pa=0x800000")
+        cases = [(["check", "@"], gen.write(events)),
+                 (["check", "@"], gen.write(events[:i + 1] + [events[i]] + events[i + 1:])),
+                 (["stats", "@"], b"not a trace\n"), (["check", "--no-such-flag"], None)]
+        for want, (args, data) in zip((0, 1, 2, 2), cases):
+            path = os.path.join(TMP, f"process{want}.log")
+            if data is not None:
+                open(path, "wb").write(data)
+            args = [path if a == "@" else a for a in args]
+            here, there = vtrace_here(args), vtrace_process(args)
+            self.assertEqual(here[0], want, here)
+            self.assertEqual(here, there)
+
     def test_diff_of_equal_traces_says_same(self):
         data = gen.write(self.events())
         path = os.path.join(TMP, "a.log")
