@@ -68,7 +68,7 @@ static void strcpy_small(char *dst, const char *src)
 
 /* The keys, in cmdline.h's order; a key's bit in `seen` is 1 << index. */
 static const char *const keys[] = { "run", "trace", "break", "pool", "mmap",
-				    "user" };
+				    "user", "frames", "policy" };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
 /* Index of w's key in keys, or KEY_COUNT for an unknown key. */
@@ -84,10 +84,11 @@ static unsigned key_index(const struct word *w)
 static const char *apply(const struct word *w, struct boot_config *cfg)
 {
 	uint64_t n;
-	if (key_is(w, "run") || key_is(w, "user")) {
+	if (key_is(w, "run") || key_is(w, "user") || key_is(w, "policy")) {
 		if (!valid_name(w->value, w->value_len))
 			return "bad name (a-z 0-9 _ -, at most 47)";
-		char *name = key_is(w, "run") ? cfg->run : cfg->user;
+		char *name = key_is(w, "run") ? cfg->run
+			     : key_is(w, "user") ? cfg->user : cfg->policy;
 		for (size_t i = 0; i < w->value_len; i++)
 			name[i] = w->value[i];
 		name[w->value_len] = '\0';
@@ -104,6 +105,11 @@ static const char *apply(const struct word *w, struct boot_config *cfg)
 		    n < CMDLINE_POOL_MIN || n > CMDLINE_POOL_MAX)
 			return "bad pool size (8 to 65536 pages)";
 		cfg->pool_pages = n;
+	} else if (key_is(w, "frames")) {
+		if (!parse_number(w->value, w->value_len, &n) || n == 0 ||
+		    n > CMDLINE_FRAMES_MAX)
+			return "bad frame count (1 to 1024)";
+		cfg->frames = n;
 	} else if (key_is(w, "mmap")) {
 		if (w->value_len == 0)
 			return "empty memory map";
@@ -134,6 +140,7 @@ status_t cmdline_parse(const char *text, struct boot_config *cfg,
 		.run = "demo",
 		.trace_mask = TRACE_ALL_CATEGORIES,
 		.pool_pages = CMDLINE_DEFAULT_POOL,
+		.policy = "clock",
 	};
 	const char *p = text ? text : "";
 	/* Checked first: a line cut to fit would boot a different machine

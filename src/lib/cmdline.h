@@ -9,6 +9,9 @@
  *   mmap=SPEC     replace the firmware memory map (docs/pmm.md)
  *   user=NAME     the user program that run=user starts (src/user/,
  *                 docs/user.md); given alone, it means run=user too
+ *   frames=N      swap on (docs/swap.md): at most N fault-mapped user
+ *                 pages in frames at once (1 to 1024)
+ *   policy=NAME   the replacement policy with frames=: clock (default), fifo
  *
  * Words are separated by spaces; every word must be key=value with a known
  * key and a valid value, and no key may be given twice. Anything else is an
@@ -29,6 +32,7 @@
 #define CMDLINE_DEFAULT_POOL 512  /* pages: 2 MiB of page tables */
 #define CMDLINE_POOL_MIN 8
 #define CMDLINE_POOL_MAX 65536
+#define CMDLINE_FRAMES_MAX 1024 /* swap.h's SWAP_MAX_FRAMES */
 
 struct boot_config {
 	char run[CMDLINE_NAME_MAX]; /* scenario to run */
@@ -38,6 +42,8 @@ struct boot_config {
 	uint64_t pool_pages;        /* kernel page table pool size */
 	const char *mmap_spec;      /* NULL, or the text after "mmap=" */
 	size_t mmap_spec_len;
+	uint64_t frames;            /* frames=N, 0: swapping off */
+	char policy[CMDLINE_NAME_MAX]; /* policy=NAME */
 };
 
 struct cmdline_error {

@@ -25,6 +25,13 @@ static inline uint8_t inb(uint16_t port)
 	return value;
 }
 
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t value;
+	__asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
+	return value;
+}
+
 /* Sends len bytes to one port with a single `rep outsb`. */
 static inline void outsb(uint16_t port, const void *data, size_t len)
 {

@@ -73,6 +73,28 @@ void vm_leaf_remap(struct ptp *pool, pte_t *e, vaddr_t va, paddr_t pa,
 	trace_vm_remap(pool->id, va, pa, pte_flags(*e), e->raw);
 }
 
+uint64_t vm_leaf_age(struct ptp *pool, pte_t *e, vaddr_t va)
+{
+	uint64_t seen = e->raw & (PTE_A | PTE_D);
+	e->raw &= ~PTE_A;
+	trace_vm_age(pool->id, va, seen, e->raw);
+	return seen;
+}
+
+void vm_leaf_swapout(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t slot,
+		     pte_t swapped)
+{
+	*e = swapped;
+	pool->mapped_pages--;
+	trace_vm_swapout(pool->id, va, slot, e->raw);
+}
+
+void vm_leaf_forget(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t slot)
+{
+	e->raw = 0;
+	trace_vm_forget(pool->id, va, slot);
+}
+
 void vm_share_kernel_half(struct ptp *to, const struct ptp *from)
 {
 	const pte_t *kernel = ptp_table(from->pa);

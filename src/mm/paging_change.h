@@ -60,6 +60,17 @@ void vm_leaves_protect(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t n,
  * the caller invalidates va next. */
 void vm_leaf_remap(struct ptp *pool, pte_t *e, vaddr_t va, paddr_t pa,
 		   uint64_t flags);
+/* Swap (swap.h, docs/swap.md). vm_leaf_age reads the A and D bits of the
+ * present 4K leaf e (mapping va), clears A and returns what it read
+ * (vm.age); the caller invalidates va when A was set, so that the CPU
+ * walks the tables, and sets A, at the next access. vm_leaf_swapout turns
+ * the present leaf into the swapped encoding `swapped` (not present:
+ * vm.swapout); vm_leaf_forget clears such an entry (vm.forget). */
+uint64_t vm_leaf_age(struct ptp *pool, pte_t *e, vaddr_t va);
+void vm_leaf_swapout(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t slot,
+		     pte_t swapped);
+void vm_leaf_forget(struct ptp *pool, pte_t *e, vaddr_t va, uint64_t slot);
+
 /* The PML4 of `to` gets the kernel half of the PML4 of `from` (slots
  * 256..511 but the recursive slot: pt.share). */
 void vm_share_kernel_half(struct ptp *to, const struct ptp *from);

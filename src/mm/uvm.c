@@ -9,6 +9,7 @@
 #include "paging_walk.h"
 #include "panic.h"
 #include "string.h"
+#include "swap.h"
 #include "trace.h"
 
 static const char *const kind_names[] = { "text", "data", "heap", "stack",
@@ -24,9 +25,9 @@ static const char *prot_name(unsigned prot)
 const char *uvm_fault_name(enum uvm_fault_result r)
 {
 	static const char *const names[] = {
-		"zero", "stack", "cow_copy", "cow_restore", "unmapped",
-		"write_ro", "exec_nx", "kernel_addr", "no_memory",
-		"stack_overflow",
+		"zero", "stack", "cow_copy", "cow_restore", "swap_in",
+		"unmapped", "write_ro", "exec_nx", "kernel_addr", "no_memory",
+		"stack_overflow", "swap_full", "swap_error",
 	};
 	return names[r];
 }
@@ -86,6 +87,7 @@ status_t uvm_create(struct uvm *u, unsigned pid)
 
 void uvm_destroy(struct uvm *u)
 {
+	swap_forget(u, USER_BASE, (USER_END - USER_BASE) / PAGE_SIZE);
 	status_t st = aspace_destroy(&u->as);
 	ASSERT(st == STATUS_OK);
 	u->count = 0;
@@ -174,6 +176,7 @@ static void uvm_remove_region(struct uvm *u, struct uvm_region *r)
 static void uvm_unmap_mapped(struct uvm *u, vaddr_t va, uint64_t pages)
 {
 	enum vm_range_state state;
+	swap_forget(u, va, pages); /* its pages in swap, too */
 	if (pages == 0 ||
 	    vm_range_state(u->as.pool, va, pages, &state) != STATUS_OK ||
 	    state == VM_RANGE_NONE)
@@ -235,6 +238,30 @@ status_t uvm_add_heap_and_stack(struct uvm *u, vaddr_t brk)
 
 /* ---- page faults ------------------------------------------------------------ */
 
+/* Swap (swap.h): room for one more fault-mapped page. UVM_FIX_ZERO if
+ * there is (or swapping is off), else the kill. */
+static enum uvm_fault_result uvm_swap_result(status_t st)
+{
+	return st == STATUS_OK ? UVM_FIX_ZERO
+	       : st == STATUS_SWAP_FULL ? UVM_KILL_SWAP_FULL
+	       : st == STATUS_DISK_ERROR ? UVM_KILL_SWAP_ERROR
+					 : UVM_KILL_NO_MEMORY;
+}
+
+static enum uvm_fault_result uvm_make_room(void)
+{
+	return uvm_swap_result(swap_reclaim());
+}
+
+/* A fault on a swapped-out page of region r: read it back. */
+static enum uvm_fault_result uvm_fault_swap(struct uvm *u,
+					    const struct uvm_region *r,
+					    vaddr_t page, uint64_t raw)
+{
+	status_t st = swap_in(u, page, raw, uvm_leaf_flags(r->prot));
+	return st == STATUS_OK ? UVM_FIX_SWAP_IN : uvm_swap_result(st);
+}
+
 /*
  * Demand-zero: the process may use the page (its region says so) but
  * nothing is mapped yet: map one fresh frame with the region's rights,
@@ -253,6 +280,24 @@ static enum uvm_fault_result uvm_fault_zero(struct uvm *u,
 	zero_page(u->as.pool, page);
 	return r->kind == UVM_STACK ? UVM_FIX_STACK : UVM_FIX_ZERO;
 	/* LAB 5 end */
+}
+
+/* A demand-zero fault under swap (swap.h): room first (an eviction), then
+ * the page joins the resident set. Text and data are not demand-zero:
+ * uvm_fault_zero kills, and nothing needs to go for that. */
+static enum uvm_fault_result uvm_fault_demand(struct uvm *u,
+					      const struct uvm_region *r,
+					      vaddr_t page)
+{
+	if (r->kind != UVM_TEXT && r->kind != UVM_DATA) {
+		enum uvm_fault_result why = uvm_make_room();
+		if (why != UVM_FIX_ZERO)
+			return why;
+	}
+	enum uvm_fault_result res = uvm_fault_zero(u, r, page);
+	if (UVM_FAULT_FIXED(res))
+		swap_track(u, page, true);
+	return res;
 }
 
 /*
@@ -305,8 +350,10 @@ static enum uvm_fault_result uvm_fault_resolve(struct uvm *u, vaddr_t va,
 	vaddr_t page = page_down(va);
 	int level;
 	pte_t e = *vm_walk(u->as.pool, page, PT_LEVEL_PT, &level);
+	if (level == PT_LEVEL_PT && swap_entry(e.raw))
+		return uvm_fault_swap(u, r, page, e.raw);
 	if (!pte_present(e))
-		return uvm_fault_zero(u, r, page);
+		return uvm_fault_demand(u, r, page);
 	if (err & PF_WRITE && e.raw & PTE_COW)
 		return uvm_fault_cow(u, r, page, pte_addr(e));
 	/* Mapped, and the region allows the access: the entry does not. */
@@ -476,6 +523,8 @@ status_t uvm_fork(struct uvm *parent, struct uvm *child)
 	status_t st = frame_init();
 	if (st != STATUS_OK)
 		return st;
+	if (swap_holds(parent)) /* the policy of swap.h: no fork from swap */
+		return trace_error(STATUS_BUSY, "pid=%u swapped=yes", parent->pid);
 	/* Both pools hold a PML4 and a bitmap; the child needs room for every
 	 * other table of the parent's, so that no map below can fail. */
 	uint64_t need = parent->as.pool->used - child->as.pool->used;

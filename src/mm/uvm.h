@@ -76,6 +76,7 @@ enum uvm_fault_result {
 	UVM_FIX_STACK,       /* a fresh zeroed page of the stack */
 	UVM_FIX_COW_COPY,    /* a shared page copied */
 	UVM_FIX_COW_RESTORE, /* the last sharer gets W back */
+	UVM_FIX_SWAP_IN,     /* a swapped-out page read back (swap.h) */
 	UVM_KILL_UNMAPPED,   /* no region holds the address */
 	UVM_KILL_WRITE_RO,   /* a write to a read-only region */
 	UVM_KILL_EXEC_NX,    /* a fetch from a region without X */
@@ -83,8 +84,10 @@ enum uvm_fault_result {
 			      * raises #GP, not #PF: a cpu_GP kill) */
 	UVM_KILL_NO_MEMORY,  /* the fix needs a frame or a table: none left */
 	UVM_KILL_STACK_OVERFLOW, /* just below the stack's limit (no region) */
+	UVM_KILL_SWAP_FULL,  /* a page must go to swap to make room: no slot */
+	UVM_KILL_SWAP_ERROR, /* the swap disk failed (a page is lost) */
 };
-#define UVM_FAULT_FIXED(r) ((r) <= UVM_FIX_COW_RESTORE)
+#define UVM_FAULT_FIXED(r) ((r) <= UVM_FIX_SWAP_IN)
 
 /* The word of a result in the trace: pf.resolve how= or proc.kill why=. */
 const char *uvm_fault_name(enum uvm_fault_result r);

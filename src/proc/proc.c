@@ -2,6 +2,7 @@
  * proc.c - processes, the scheduler and the traps from ring 3 (proc.h).
  */
 #include "proc.h"
+#include "swap.h"
 
 #include "cpu.h"
 #include "elf.h"
@@ -228,6 +229,7 @@ static void proc_end(struct interrupt_frame *f, uint64_t code)
 	struct proc *p = current;
 	aspace_switch(NULL);
 	uvm_destroy(&p->uvm);
+	swap_stat(); /* its slots are free again (docs/swap.md) */
 	trace_proc_end(p->pid);
 	p->code = code;
 	p->state = PROC_ZOMBIE;

@@ -27,6 +27,22 @@ SCENARIO(user, "the user program named by user=NAME runs; it must exit 0")
 	EXPECT(after.used_pages == before.used_pages);
 }
 
+/* run=user_killed user=NAME: NAME must be killed (swap full, say:
+ * docs/swap.md), and every page it used is free again. */
+SCENARIO(user_killed, "the user program named by user=NAME must be killed")
+{
+	struct pmm_stats before, after;
+	pmm_get_stats(&before);
+	unsigned pid;
+	if (!EXPECT_STATUS(proc_spawn(scenario_user_program, &pid), STATUS_OK))
+		return;
+	EXPECT(proc_run(pid) == PROC_KILLED_CODE);
+	pmm_get_stats(&after);
+	trace_stat_pmm(after.total_pages, after.usable_pages, after.used_pages,
+		       after.free_pages, after.reserved_pages);
+	EXPECT(after.used_pages == before.used_pages);
+}
+
 /* Each malformed program is refused with err.bad_elf and nothing made;
  * then a good one runs: the kernel goes on. */
 SCENARIO(user_bad_elf, "malformed ELF programs are refused, the kernel goes on")

@@ -216,6 +216,14 @@ def stats(args):
             print(f"  pid {p.pid} {p.name}: as {p.asid}, parent {p.parent}, {p.state}"
                   + (f" ({p.ending()})" if p.ending() else "") + f", {len(p.regions)} "
                   f"region(s); {fault_text(p)}; system calls: {calls}")
+    for p in r.proc_list:
+        if p.pid in r.evicted or p.pid in r.swapins:
+            d = r.evicted.get(p.pid, {})
+            print(f"swap: pid {p.pid} {p.name}: {p.nfaults} fault(s), "
+                  f"{sum(d.values())} eviction(s) (write={d.get('write', 0)} "
+                  f"drop={d.get('drop', 0)}), {r.swapins.get(p.pid, 0)} swap-in(s)")
+    if r.held or r.scans:
+        print(f"swap slots: {len(r.held)} held now; {r.scans} policy look(s)")
     if r.cow_peak or any(r.cow_done.values()):
         d = r.cow_done
         print(f"copy-on-write: {d['share']} page(s) shared, {d['copy']} copied, "
@@ -223,7 +231,7 @@ def stats(args):
     return 0
 
 
-HOW_ORDER = ("zero", "stack", "cow_copy", "cow_restore", "fixup", "kill")
+HOW_ORDER = ("zero", "stack", "cow_copy", "cow_restore", "swap_in", "fixup", "kill")
 
 
 def fault_text(p):

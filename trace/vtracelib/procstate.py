@@ -29,7 +29,8 @@ USER_BASE, USER_END = _S.const("USER_BASE"), _S.const("USER_END")
 ALIVE = ("created", "ready", "running")          # may run, fault, call
 GONE = ("exited", "killed")                     # its space is being torn down
 HOWS = {"zero": ("heap", "mmap"), "stack": ("stack",), "cow_copy": None,
-        "cow_restore": None, "fixup": None}     # resolution -> region kinds it fits
+        "cow_restore": None, "fixup": None,
+        "swap_in": ("heap", "stack", "mmap")}     # resolution -> region kinds it fits
 SHOWN = 3  # cow-count findings at one boundary, at most
 
 

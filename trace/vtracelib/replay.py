@@ -17,6 +17,7 @@ from array import array
 from . import schema
 from .allocstate import AllocState
 from .procstate import ProcState
+from .swapstate import SwapState
 from .tracefile import Finding
 from .vmstate import VmState, PAGE, HHDM_BASE, ADDR_MASK
 
@@ -44,7 +45,7 @@ class Table:
         self.used = 0  # present entries: child tables and leaf mappings
 
 
-class Replay(VmState, AllocState, ProcState):
+class Replay(VmState, AllocState, ProcState, SwapState):
     """Feed events with apply(); read findings and the state afterwards.
     The allocators' events (kalloc.*, heap.*) are AllocState's; processes,
     faults and copy-on-write (proc.*, sys.*, user.*, pf.*, cow.*, as.*)
@@ -54,6 +55,7 @@ class Replay(VmState, AllocState, ProcState):
         VmState.__init__(self)
         AllocState.__init__(self, trace)
         ProcState.__init__(self, trace)
+        SwapState.__init__(self, trace)
         self.trace = trace
         self.findings = []
         self.pmm_on = trace.enabled("pmm")
@@ -92,6 +94,22 @@ class Replay(VmState, AllocState, ProcState):
         }
         self.handlers.update(self.alloc_handlers())
         self.handlers.update(self.proc_handlers())
+        self.handlers.update(self.swap_handlers())
+        for name in ("proc.end", "pf.resolve"):  # swap-present, swap-leftover
+            self.handlers[name] = self.then(self.handlers[name], self.swap_after)
+
+    @staticmethod
+    def then(first, second):
+        def run(e):
+            first(e)
+            second(e)
+        return run
+
+    def swap_after(self, e):
+        if e.full == "proc.end":
+            self.swap_proc_end(e)
+        else:
+            self.check_absent(e)
 
     # --- driving -----------------------------------------------------------
 

@@ -1,0 +1,200 @@
+/*
+ * test_swap.c - page replacement and swap (src/mm/swap.c, docs/swap.md)
+ * on the simulated machine with a RAM disk (disk_host.c): pages go out
+ * and come back with their contents, a clean demand-zero page is dropped,
+ * a full swap kills, no disk leaves swapping off, a COW page stays, and
+ * the end of a process frees its slots. The simulated CPU sets no A or D
+ * bit: touch() sets them as the CPU would on a write.
+ */
+#include "alloc_fixture.h"
+
+#include "disk_host.h"
+#include "frame.h"
+#include "paging_walk.h"
+#include "swap.h"
+#include "uvm.h"
+
+#define TEXT 0x400000ull
+#define HEAP 0x402000ull
+#define USER_W (PF_WRITE | PF_USER)
+
+static struct uvm u;
+
+/* A booted kernel, a disk of `slots` pages, swap on with frames and
+ * policy, and process 1 with `heap` pages of heap. */
+static void setup(uint64_t slots, uint64_t frames, const char *policy,
+		  uint64_t heap)
+{
+	fix_alloc(512);
+	frame_reset();
+	swap_reset();
+	disk_host_set(slots * 8, false);
+	cr_assert_eq(swap_init(frames, policy), STATUS_OK);
+	static const uint8_t code[] = { 0x90, 0xc3 };
+	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
+	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
+	cr_assert_eq(uvm_add_heap_and_stack(&u, HEAP), STATUS_OK);
+	vaddr_t old;
+	cr_assert_eq(uvm_sbrk(&u, (int64_t)(heap * PAGE_SIZE), &old), STATUS_OK);
+	host_trace_clear();
+}
+
+static pte_t *leaf(vaddr_t va)
+{
+	int level;
+	pte_t *e = vm_walk(u.as.pool, va, PT_LEVEL_PT, &level);
+	return level == PT_LEVEL_PT ? e : NULL;
+}
+
+/* A user write of value at va: the fault if the page is not there, then
+ * the byte, with A and D set as the CPU sets them. */
+static enum uvm_fault_result touch(vaddr_t va, uint8_t value)
+{
+	enum uvm_fault_result r = UVM_FIX_ZERO;
+	pte_t *e = leaf(va);
+	if (!e || !pte_present(*e))
+		r = uvm_fault(&u, va, USER_W, TEXT, true);
+	if (!UVM_FAULT_FIXED(r))
+		return r;
+	e = leaf(va);
+	e->raw |= PTE_A | PTE_D;
+	*((uint8_t *)arch_phys_to_virt(pte_addr(*e)) + (va & PAGE_MASK)) = value;
+	return r;
+}
+
+/* A user read at va (a fault first if need be). */
+static uint8_t peek(vaddr_t va)
+{
+	pte_t *e = leaf(va);
+	if (!e || !pte_present(*e))
+		cr_assert(UVM_FAULT_FIXED(uvm_fault(&u, va, PF_USER, TEXT, true)));
+	e = leaf(va);
+	e->raw |= PTE_A;
+	return *((uint8_t *)arch_phys_to_virt(pte_addr(*e)) + (va & PAGE_MASK));
+}
+
+Test(swap, pages_go_out_and_come_back_with_their_contents)
+{
+	setup(8, 2, "clock", 5);
+	for (unsigned i = 0; i < 5; i++)
+		cr_assert_eq(touch(HEAP + i * PAGE_SIZE + 7, (uint8_t)(10 + i)),
+			     UVM_FIX_ZERO);
+	cr_assert_eq(swap_resident(), 2);
+	cr_assert_eq(host_trace_count(" swap.out "), 3);
+	cr_assert_eq(host_trace_count(" disk.write "), 3);
+	cr_assert(swap_entry(leaf(HEAP)->raw), "the first page went out");
+	for (unsigned i = 0; i < 5; i++)
+		cr_assert_eq(peek(HEAP + i * PAGE_SIZE + 7), 10 + i, "page %u", i);
+	cr_assert_geq(host_trace_count(" swap.in "), 3);
+	cr_assert_eq(swap_resident(), 2);
+	uvm_destroy(&u);
+	cr_assert_eq(host_trace_count(" swap.alloc "), host_trace_count(" swap.free "));
+	cr_assert(!swap_holds(&u));
+}
+
+Test(swap, a_clean_zero_page_is_dropped_not_written)
+{
+	setup(8, 1, "fifo", 2);
+	cr_assert_eq(uvm_fault(&u, HEAP, PF_USER, TEXT, true), UVM_FIX_ZERO);
+	cr_assert_eq(touch(HEAP + PAGE_SIZE, 1), UVM_FIX_ZERO); /* HEAP goes */
+	cr_assert_eq(host_trace_count(" how=drop"), 1);
+	cr_assert_eq(host_trace_count(" disk.write "), 0);
+	cr_assert_eq(leaf(HEAP) ? leaf(HEAP)->raw : 0, 0, "unmapped, no slot");
+	cr_assert_eq(peek(HEAP), 0, "a zero page again");
+}
+
+Test(swap, clock_gives_an_accessed_page_a_second_chance)
+{
+	setup(8, 2, "clock", 3);
+	touch(HEAP, 1);
+	touch(HEAP + PAGE_SIZE, 2);
+	leaf(HEAP + PAGE_SIZE)->raw &= ~PTE_A; /* only HEAP used lately */
+	touch(HEAP + 2 * PAGE_SIZE, 3);
+	cr_assert(pte_present(*leaf(HEAP)), "HEAP had A set: kept");
+	cr_assert(swap_entry(leaf(HEAP + PAGE_SIZE)->raw), "the other went");
+	cr_assert_eq(leaf(HEAP)->raw & PTE_A, 0, "its A bit was cleared");
+}
+
+Test(swap, fifo_evicts_the_oldest_whatever_its_a_bit)
+{
+	setup(8, 2, "fifo", 3);
+	touch(HEAP, 1);
+	touch(HEAP + PAGE_SIZE, 2);
+	touch(HEAP + 2 * PAGE_SIZE, 3);
+	cr_assert(swap_entry(leaf(HEAP)->raw));
+	cr_assert(pte_present(*leaf(HEAP + PAGE_SIZE)));
+}
+
+Test(swap, a_full_swap_kills_the_fault)
+{
+	setup(1, 1, "clock", 3);
+	cr_assert_eq(touch(HEAP, 1), UVM_FIX_ZERO);
+	cr_assert_eq(touch(HEAP + PAGE_SIZE, 2), UVM_FIX_ZERO); /* slot 0 */
+	cr_assert_eq(touch(HEAP + 2 * PAGE_SIZE, 3), UVM_KILL_SWAP_FULL);
+	cr_assert_eq(host_trace_count(" err.swap_full "), 1);
+	uvm_destroy(&u);
+	cr_assert_eq(host_trace_count(" swap.free slot=0"), 1);
+}
+
+Test(swap, a_disk_error_kills_and_loses_nothing_else)
+{
+	setup(4, 1, "clock", 2);
+	cr_assert_eq(touch(HEAP, 1), UVM_FIX_ZERO);
+	disk_host_set(32, true); /* every transfer fails from now on */
+	cr_assert_eq(touch(HEAP + PAGE_SIZE, 2), UVM_KILL_SWAP_ERROR);
+	cr_assert(pte_present(*leaf(HEAP)), "the page stays where it was");
+	cr_assert_eq(host_trace_count(" err.disk_error "), 1);
+	cr_assert_eq(host_trace_count(" swap.alloc "), host_trace_count(" swap.free "));
+}
+
+Test(swap, no_disk_leaves_swapping_off)
+{
+	fix_alloc(512);
+	swap_reset();
+	disk_host_set(0, false);
+	cr_assert_eq(swap_init(8, "clock"), STATUS_NO_DISK);
+	cr_assert(!swap_enabled());
+	cr_assert_eq(host_trace_count(" err.no_disk "), 1);
+	cr_assert_eq(swap_reclaim(), STATUS_OK, "nothing to do when off");
+}
+
+Test(swap, bad_arguments_are_refused)
+{
+	fix_alloc(512);
+	swap_reset();
+	disk_host_set(64, false);
+	cr_assert_eq(swap_init(8, "lru"), STATUS_INVALID_ARG);
+	cr_assert_eq(swap_init(0, "clock"), STATUS_INVALID_ARG);
+	cr_assert_eq(swap_init(SWAP_MAX_FRAMES + 1, "clock"), STATUS_INVALID_ARG);
+	cr_assert(!swap_enabled());
+	cr_assert_eq(host_trace_count(" disk.ready "), 0, "no disk probed");
+}
+
+Test(swap, a_shared_page_is_never_evicted_and_fork_refuses_swap)
+{
+	setup(8, 1, "clock", 2);
+	touch(HEAP, 1);
+	struct uvm child;
+	cr_assert_eq(uvm_create(&child, 2), STATUS_OK);
+	cr_assert_eq(uvm_fork(&u, &child), STATUS_OK);
+	cr_assert_eq(uvm_fault(&u, HEAP + PAGE_SIZE, PF_USER, TEXT, true),
+		     UVM_FIX_ZERO);
+	cr_assert_geq(host_trace_count(" verdict=skip"), 1);
+	cr_assert_eq(host_trace_count(" verdict=evict"), 0);
+	cr_assert(pte_present(*leaf(HEAP)), "shared: it stays");
+	cr_assert_eq(swap_resident(), 2, "the cap gives way");
+	uvm_destroy(&child);
+}
+
+Test(swap, fork_refuses_a_process_with_pages_in_swap)
+{
+	setup(8, 1, "clock", 2);
+	touch(HEAP, 1);
+	touch(HEAP + PAGE_SIZE, 2); /* HEAP goes to swap */
+	cr_assert(swap_holds(&u));
+	struct uvm child;
+	cr_assert_eq(uvm_create(&child, 2), STATUS_OK);
+	cr_assert_eq(uvm_fork(&u, &child), STATUS_BUSY);
+	cr_assert_eq(host_trace_count(" err.busy "), 1);
+	uvm_destroy(&child);
+}
