@@ -30,14 +30,17 @@ static const char *const flag_names[64] = {
 #undef TRACE_FLAG_NAME
 };
 
+/* Read inline by trace_enabled and TRACE_CALL (trace.h): every event and
+ * every API call asks them, so the question costs a load, not a call. */
+uint32_t trace_mask;
+const char *trace_call_name;
+
 static struct {
 	const struct trace_sink *sink;
-	uint32_t mask;
 	uint64_t seq;      /* events written so far */
 	uint64_t break_at; /* event number to stop before, 0: none */
 	uint32_t crc;      /* running CRC-32, pre-inverted */
 	bool finished;
-	const char *call;  /* the API call err events name (TRACE_CALL) */
 } trace;
 
 /* The reflected IEEE 802.3 polynomial x^32 + x^26 + ... + 1. */
@@ -184,7 +187,7 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 {
 	char buf[TRACE_LINE_MAX];
 	trace.sink = sink;
-	trace.mask = category_mask | (1u << TRACE_CPU); /* faults always show */
+	trace_mask = category_mask | (1u << TRACE_CPU); /* faults always show */
 	trace.seq = 0;
 	trace.break_at = break_at;
 	trace.crc = 0;
@@ -198,7 +201,7 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 
 	n = format(buf, sizeof buf, "#cats ");
 	for (int c = 0; c < TRACE_CATEGORY_COUNT; c++) {
-		if (trace.mask & (1u << c))
+		if (trace_mask & (1u << c))
 			n += format(buf + n, sizeof buf - n, "%s,",
 				    category_names[c]);
 	}
@@ -244,11 +247,6 @@ static void event_line(const char *prefix, const char *event,
 	emit(buf, n);
 }
 
-bool trace_enabled(enum trace_category cat)
-{
-	return cat < TRACE_CATEGORY_COUNT && (trace.mask & (1u << cat));
-}
-
 void trace_event(enum trace_category cat, const char *event,
 		 const char *fields, ...)
 {
@@ -258,18 +256,6 @@ void trace_event(enum trace_category cat, const char *event,
 	va_start(ap, fields);
 	event_line(category_names[cat], event, fields, ap);
 	va_end(ap);
-}
-
-const char *trace_call_enter(const char *fn)
-{
-	const char *outer = trace.call;
-	trace.call = fn;
-	return outer;
-}
-
-void trace_call_leave(const char *const *saved)
-{
-	trace.call = *saved;
 }
 
 /* Writes "SEQ err.<status> fn=<fn> fields". */
@@ -286,7 +272,7 @@ status_t trace_error(status_t st, const char *fields, ...)
 {
 	va_list ap;
 	va_start(ap, fields);
-	error_line(st, trace.call, fields, ap);
+	error_line(st, trace_call_name, fields, ap);
 	va_end(ap);
 	return st;
 }
