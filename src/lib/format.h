@@ -12,9 +12,12 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 size_t format_v(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t format(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* format(buf, cap, "%lu", v) without parsing a format: the trace's fast path. */
+size_t format_decimal(char *buf, size_t cap, uint64_t v);
 
 #endif

@@ -30,26 +30,34 @@ static const char *const flag_names[64] = {
 #undef TRACE_FLAG_NAME
 };
 
+/* Read inline by trace_enabled and TRACE_CALL (trace.h): every event and
+ * every API call asks them, so the question costs a load, not a call. */
+uint32_t trace_mask;
+const char *trace_call_name;
+
 static struct {
 	const struct trace_sink *sink;
-	uint32_t mask;
 	uint64_t seq;      /* events written so far */
 	uint64_t break_at; /* event number to stop before, 0: none */
 	uint32_t crc;      /* running CRC-32, pre-inverted */
 	bool finished;
-	const char *call;  /* the API call err events name (TRACE_CALL) */
 } trace;
 
 /* The reflected IEEE 802.3 polynomial x^32 + x^26 + ... + 1. */
 #define CRC32_POLY 0xedb88320u
 
 /*
- * crc_table[b] is the CRC of the byte b alone: eight steps of the bitwise
+ * crc_table[0][b] is the CRC of the byte b alone: eight steps of the bitwise
  * algorithm done once, so that each byte of a line then costs one table
  * look-up instead of eight shifts (every trace byte goes through here, and
  * Bochs runs the kernel's copy). Built on first use: nothing to call first.
+ *
+ * crc_table[k][b] (k = 1..7) is the same byte followed by k zero bytes:
+ * the fast path below ("slicing by 8") uses them to take eight bytes with
+ * eight independent look-ups and one xor each, instead of eight dependent
+ * steps. crc_table[k][b] = one more zero byte after crc_table[k-1][b].
  */
-static uint32_t crc_table[256];
+static uint32_t crc_table[8][256];
 
 static void crc_table_build(void)
 {
@@ -57,18 +65,55 @@ static void crc_table_build(void)
 		uint32_t crc = b;
 		for (int bit = 0; bit < 8; bit++)
 			crc = (crc >> 1) ^ (CRC32_POLY & -(crc & 1u));
-		crc_table[b] = crc;
+		crc_table[0][b] = crc;
 	}
+	for (int k = 1; k < 8; k++)
+		for (uint32_t b = 0; b < 256; b++)
+			crc_table[k][b] = (crc_table[k - 1][b] >> 8) ^
+					  crc_table[0][crc_table[k - 1][b] & 0xffu];
+}
+
+/* Bytes p[0..3] as a little-endian word (the CRC is reflected: byte 0 low). */
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
 }
 
 uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	if (crc_table[128] == 0) /* entry 128 is the polynomial: never 0 */
+	if (crc_table[0][128] == 0) /* entry 128 is the polynomial: never 0 */
 		crc_table_build();
 	crc = ~crc;
+	/*
+	 * Fast path, eight bytes at a time: the same CRC as the byte loop
+	 * below (a host test compares them on every length and offset). The
+	 * running CRC is xor-ed into the first four bytes, and each of the
+	 * eight bytes is looked up in the table of "this byte, then as many
+	 * zero bytes as follow it in the block"; the xor of the eight is the
+	 * CRC after the block. ~2.5 instructions a byte instead of ~9.
+	 */
+	while (len >= 8) {
+		uint32_t lo = crc ^ le32(p);
+		uint32_t hi = le32(p + 4);
+		crc = crc_table[7][lo & 0xffu] ^ crc_table[6][(lo >> 8) & 0xffu] ^
+		      crc_table[5][(lo >> 16) & 0xffu] ^ crc_table[4][lo >> 24] ^
+		      crc_table[3][hi & 0xffu] ^ crc_table[2][(hi >> 8) & 0xffu] ^
+		      crc_table[1][(hi >> 16) & 0xffu] ^ crc_table[0][hi >> 24];
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) { /* the same with four bytes, for the rest of a line */
+		uint32_t lo = crc ^ le32(p);
+		crc = crc_table[3][lo & 0xffu] ^ crc_table[2][(lo >> 8) & 0xffu] ^
+		      crc_table[1][(lo >> 16) & 0xffu] ^ crc_table[0][lo >> 24];
+		p += 4;
+		len -= 4;
+	}
+	/* The plain algorithm: one table look-up a byte (and the last bytes). */
 	while (len--)
-		crc = (crc >> 8) ^ crc_table[(crc ^ *p++) & 0xffu];
+		crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xffu];
 	return ~crc;
 }
 
@@ -142,7 +187,7 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 {
 	char buf[TRACE_LINE_MAX];
 	trace.sink = sink;
-	trace.mask = category_mask | (1u << TRACE_CPU); /* faults always show */
+	trace_mask = category_mask | (1u << TRACE_CPU); /* faults always show */
 	trace.seq = 0;
 	trace.break_at = break_at;
 	trace.crc = 0;
@@ -156,12 +201,21 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 
 	n = format(buf, sizeof buf, "#cats ");
 	for (int c = 0; c < TRACE_CATEGORY_COUNT; c++) {
-		if (trace.mask & (1u << c))
+		if (trace_mask & (1u << c))
 			n += format(buf + n, sizeof buf - n, "%s,",
 				    category_names[c]);
 	}
 	n += format(buf + n, sizeof buf - n, "err,warn");
 	emit(buf, n);
+}
+
+/* Appends s at buf[n], cut at cap - 1 bytes like format; the new length. */
+static size_t put_text(char *buf, size_t n, size_t cap, const char *s)
+{
+	for (; *s && n + 1 < cap; s++)
+		buf[n++] = *s;
+	buf[n] = '\0';
+	return n;
 }
 
 /* Writes "SEQ prefix.event fields" with the next sequence number. */
@@ -174,18 +228,23 @@ static void event_line(const char *prefix, const char *event,
 	trace.seq++;
 	if (trace.seq == trace.break_at && trace.sink->breakpoint)
 		trace.sink->breakpoint();
-	size_t n = format(buf, sizeof buf, "%lu %s.%s", trace.seq, prefix,
-			  event);
+	/*
+	 * "SEQ prefix.event", the start of every line. The plain version is
+	 * format(buf, sizeof buf, "%lu %s.%s", trace.seq, prefix, event);
+	 * parsing those three conversions was a third of a line's cost, so
+	 * the same bytes are written directly (a host test compares the two).
+	 */
+	size_t n = format_decimal(buf, sizeof buf, trace.seq);
+	buf[n++] = ' '; /* a number of at most 20 digits: room for one more */
+	n = put_text(buf, n, sizeof buf, prefix);
+	if (n + 1 < sizeof buf)
+		buf[n++] = '.';
+	n = put_text(buf, n, sizeof buf, event);
 	if (fields && fields[0]) {
 		buf[n++] = ' ';
 		n += format_v(buf + n, sizeof buf - 1 - n, fields, ap);
 	}
 	emit(buf, n);
-}
-
-bool trace_enabled(enum trace_category cat)
-{
-	return cat < TRACE_CATEGORY_COUNT && (trace.mask & (1u << cat));
 }
 
 void trace_event(enum trace_category cat, const char *event,
@@ -197,18 +256,6 @@ void trace_event(enum trace_category cat, const char *event,
 	va_start(ap, fields);
 	event_line(category_names[cat], event, fields, ap);
 	va_end(ap);
-}
-
-const char *trace_call_enter(const char *fn)
-{
-	const char *outer = trace.call;
-	trace.call = fn;
-	return outer;
-}
-
-void trace_call_leave(const char *const *saved)
-{
-	trace.call = *saved;
 }
 
 /* Writes "SEQ err.<status> fn=<fn> fields". */
@@ -225,7 +272,7 @@ status_t trace_error(status_t st, const char *fields, ...)
 {
 	va_list ap;
 	va_start(ap, fields);
-	error_line(st, trace.call, fields, ap);
+	error_line(st, trace_call_name, fields, ap);
 	va_end(ap);
 	return st;
 }

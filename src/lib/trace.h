@@ -70,8 +70,20 @@ void trace_event(enum trace_category cat, const char *event,
 	const char *trace_call_saved_                                  \
 		__attribute__((cleanup(trace_call_leave), unused)) =   \
 			trace_call_enter(__func__)
-const char *trace_call_enter(const char *fn);
-void trace_call_leave(const char *const *saved);
+
+extern const char *trace_call_name; /* the current call; trace.c's */
+
+static inline const char *trace_call_enter(const char *fn)
+{
+	const char *outer = trace_call_name;
+	trace_call_name = fn;
+	return outer;
+}
+
+static inline void trace_call_leave(const char *const *saved)
+{
+	trace_call_name = *saved;
+}
 
 /*
  * Writes "SEQ err.<status name> fn=<the current call> <fields>" (always
@@ -91,7 +103,13 @@ void trace_warn(const char *what, const char *fields, ...)
 /* Writes the end record "@end count=N crc=0x........ status=<status>". */
 void trace_finish(const char *status);
 
-bool trace_enabled(enum trace_category cat);
+extern uint32_t trace_mask; /* the enabled categories; trace.c's */
+
+static inline bool trace_enabled(enum trace_category cat)
+{
+	return cat < TRACE_CATEGORY_COUNT && (trace_mask & (1u << cat));
+}
+
 uint64_t trace_event_count(void);       /* events written so far */
 const char *trace_category_name(enum trace_category cat);
 

@@ -237,10 +237,9 @@ status_t pmm_alloc_page(enum pmm_reason why, paddr_t *out)
 	if (!out || (unsigned)why >= PMM_REASON_COUNT)
 		return trace_error(STATUS_INVALID_ARG, "why=%u",
 				   (unsigned)why);
-	uint64_t page = pmm_bitmap_next_free(0);
+	uint64_t page = pmm_bitmap_take_lowest(why); /* take_run of one page */
 	if (page == PMM_NONE)
 		return trace_error(STATUS_NO_MEMORY, "free=0");
-	take_run(page, 1, why);
 	*out = pmm_page_pa(page);
 	return STATUS_OK;
 }
@@ -271,7 +270,7 @@ status_t pmm_free_page(paddr_t pa)
 	status_t st = free_check_pa(pa);
 	if (st != STATUS_OK)
 		return trace_error(st, "pa=%#lx", pa);
-	pmm_bitmap_clear_run(pa / PAGE_SIZE, 1, "free");
+	pmm_bitmap_clear_page(pa / PAGE_SIZE, "free");
 	return STATUS_OK;
 }
 

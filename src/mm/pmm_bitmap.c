@@ -80,18 +80,6 @@ static void summary_update(uint64_t k)
 	}
 }
 
-/* One page's bit of map set or cleared (the single-page case: one word,
- * no count to make); 1 if it changed. The summary as map_write says. */
-static uint64_t map_write_bit(uint64_t *map, uint64_t page, bool set)
-{
-	uint64_t k = page / BITS_PER_WORD;
-	uint64_t bit = 1ull << (page % BITS_PER_WORD), old = map[k];
-	map[k] = set ? old | bit : old & ~bit;
-	if (map == pmm_bitmap.used && (old == ~0ull) != (map[k] == ~0ull))
-		summary_update(k);
-	return old != map[k];
-}
-
 /* Sets or clears n bits of map from first, word by word; returns how many
  * bits changed; if map is the bitmap, brings the summary in step for each
  * word whose "has a free page" answer changed (only those: the summary
@@ -122,8 +110,7 @@ static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
  * and count in step; returns how many bits changed. */
 static uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
 {
-	uint64_t changed = n == 1 ? map_write_bit(pmm_bitmap.used, first, used)
-				  : map_write(pmm_bitmap.used, first, n, used);
+	uint64_t changed = map_write(pmm_bitmap.used, first, n, used);
 	if (used)
 		pmm_bitmap.free -= changed;
 	else
@@ -131,8 +118,65 @@ static uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
 	return changed;
 }
 
+/*
+ * The single-page short path of the choke point (pmm_alloc_page and
+ * pmm_free_page take it, and so does a run of one page): one word, one bit,
+ * the summary only when the word turns full or stops being full. The same
+ * check as a run's, the same event, the change made before it.
+ */
+static inline void set_page(uint64_t page, enum pmm_reason why)
+{
+	uint64_t k = page / BITS_PER_WORD, bit = 1ull << (page % BITS_PER_WORD);
+	uint64_t old = pmm_bitmap.used[k];
+	ASSERT(!(old & bit)); /* the page was free */
+	pmm_bitmap.used[k] = old | bit;
+	if ((old | bit) == ~0ull)
+		summary_update(k); /* the word's last free page went */
+	pmm_bitmap.free--;
+	trace_pmm_set(pmm_page_pa(page), 1, why);
+}
+
+/* The lowest free page, or PMM_NONE: pmm_bitmap_next_free(0) straight down
+ * the summary, with no start page to honour. Each level's lowest set bit
+ * names the word of the level below that has a free page. */
+static inline uint64_t lowest_free(void)
+{
+	if (summary3[0] == 0)
+		return PMM_NONE;
+	uint64_t k = __builtin_ctzll(summary3[0]);
+	k = k * BITS_PER_WORD + __builtin_ctzll(summary2[k]);
+	k = k * BITS_PER_WORD + __builtin_ctzll(summary1[k]);
+	return k * BITS_PER_WORD + __builtin_ctzll(~pmm_bitmap.used[k]);
+}
+
+uint64_t pmm_bitmap_take_lowest(enum pmm_reason why)
+{
+	uint64_t page = lowest_free();
+	if (page == PMM_NONE)
+		return PMM_NONE;
+	set_page(page, why);
+	pmm_bitmap_mark(page, true);
+	return page;
+}
+
+void pmm_bitmap_clear_page(uint64_t page, const char *why)
+{
+	uint64_t k = page / BITS_PER_WORD, bit = 1ull << (page % BITS_PER_WORD);
+	uint64_t old = pmm_bitmap.used[k];
+	ASSERT(old & bit); /* the page was used */
+	pmm_bitmap.used[k] = old & ~bit;
+	if (old == ~0ull)
+		summary_update(k); /* the word has a free page again */
+	pmm_bitmap.free++;
+	trace_pmm_clear(pmm_page_pa(page), 1, why);
+}
+
 void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why)
 {
+	if (n == 1) {
+		set_page(first, why);
+		return;
+	}
 	uint64_t changed = pmm_bitmap_write(first, n, true);
 	ASSERT(changed == n); /* every page of the run was free */
 	trace_pmm_set(pmm_page_pa(first), n, why);
@@ -140,6 +184,10 @@ void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why)
 
 void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why)
 {
+	if (n == 1) {
+		pmm_bitmap_clear_page(first, why);
+		return;
+	}
 	uint64_t changed = pmm_bitmap_write(first, n, false);
 	ASSERT(changed == n); /* every page of the run was used */
 	trace_pmm_clear(pmm_page_pa(first), n, why);

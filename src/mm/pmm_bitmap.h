@@ -68,6 +68,13 @@ static inline bool pmm_bitmap_is_handed(uint64_t page)
 void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why);
 void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why);
 
+/* The single-page calls' short path, with a run's check and event (a run
+ * of one takes it too): pmm_bitmap_take_lowest takes the lowest free page
+ * for why (set_run of one page, then hand_out; returns it, or PMM_NONE and
+ * changes nothing); pmm_bitmap_clear_page is clear_run of one page. */
+uint64_t pmm_bitmap_take_lowest(enum pmm_reason why);
+void pmm_bitmap_clear_page(uint64_t page, const char *why);
+
 /* Marks n pages as handed out, or not (the handed map only; no event:
  * it is the allocator's own bookkeeping, not the truth about use). */
 void pmm_bitmap_hand_out(uint64_t first, uint64_t n);

@@ -39,6 +39,45 @@ Test(format, shows_unknown_conversions_verbatim)
 	cr_assert_str_eq(buf, "a%qb%");
 }
 
+Test(format, numbers_and_strings_equal_snprintf_at_every_capacity)
+{
+	/* Every digit count (the two-digits-a-step path ends on one or two),
+	 * and every cut: the one-check-a-run copies must cut where put()
+	 * a byte at a time did. '#' is left out: for zero it differs from C
+	 * on purpose (format.h). */
+	static const unsigned long values[] = {
+		0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 99999, 100000,
+		4294967295ul, 4294967296ul, 18446744073709551615ul,
+	};
+	for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+		for (size_t cap = 0; cap <= 48; cap++) {
+			char got[64], want[64];
+			memset(got, 'X', sizeof got);
+			memset(want, 'X', sizeof want);
+			size_t n = format(got, cap, "a=%lu b=%x c=%05lu d=%s.", values[v],
+					  (unsigned)values[v], values[v] % 1000, "text");
+			int full = snprintf(want, cap, "a=%lu b=%x c=%05lu d=%s.",
+					    values[v], (unsigned)values[v],
+					    values[v] % 1000, "text");
+			size_t wn = cap == 0 ? 0
+				    : (size_t)full < cap - 1 ? (size_t)full : cap - 1;
+			cr_assert_eq(n, wn, "value %lu cap %zu", values[v], cap);
+			/* The whole buffer: nothing written past the cut. */
+			cr_assert_eq(memcmp(got, want, sizeof got), 0,
+				     "value %lu cap %zu: %s", values[v], cap, got);
+			char dec[32];
+			n = format_decimal(dec, cap < sizeof dec ? cap : sizeof dec,
+					   values[v]);
+			snprintf(want, cap < sizeof dec ? cap : sizeof dec, "%lu",
+				 values[v]);
+			if (cap != 0)
+				cr_assert_str_eq(dec, want, "value %lu cap %zu",
+						 values[v], cap);
+			cr_assert_eq(n, cap ? strlen(want) : 0);
+		}
+	}
+}
+
 Test(trace, header_metadata_and_numbered_events)
 {
 	host_trace_start_mask((1u << TRACE_PMM) | (1u << TRACE_VM));
@@ -59,6 +98,42 @@ Test(trace, crc32_is_the_ieee_check_value)
 	/* Continuing a CRC over two pieces equals one pass over both. */
 	cr_assert_eq(crc32_update(crc32_update(0, "1234", 4), "56789", 5),
 		     0xcbf43926u);
+}
+
+/* The CRC as the textbook writes it, a bit at a time: the reference. */
+static uint32_t crc32_bitwise(uint32_t crc, const unsigned char *p, size_t len)
+{
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (int bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1u));
+	}
+	return ~crc;
+}
+
+Test(trace, crc32_fast_path_equals_the_bitwise_crc_on_every_length_and_offset)
+{
+	/* The eight-byte path and the byte loop meet at every length mod 8,
+	 * at every alignment, and when a CRC is continued mid-block. */
+	unsigned char bytes[160];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof bytes; i++) {
+		x = x * 1103515245u + 12345u;
+		bytes[i] = (unsigned char)(x >> 16);
+	}
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t len = 0; len + off <= 150; len++) {
+			uint32_t want = crc32_bitwise(0, bytes + off, len);
+			cr_assert_eq(crc32_update(0, bytes + off, len), want,
+				     "offset %zu length %zu", off, len);
+			size_t cut = len / 3;
+			cr_assert_eq(crc32_update(crc32_update(0, bytes + off, cut),
+						  bytes + off + cut, len - cut),
+				     want, "offset %zu length %zu cut %zu", off,
+				     len, cut);
+		}
+	}
 }
 
 Test(trace, end_record_counts_events_and_crcs_the_text)
