@@ -92,8 +92,8 @@ __attribute__((noreturn)) void kmain(uint32_t magic, uint32_t mbi_pa)
 		platform_stop("reject");
 	}
 	scenario_user_program = cfg.user;
-	if (cfg.frames) /* memory pressure asked for: swap on (docs/swap.md) */
-		swap_init(cfg.frames, cfg.policy); /* err.* and off if it cannot */
+	if (cfg.frames || cfg.low) /* memory pressure asked for: swap on (docs/swap.md) */
+		swap_init(cfg.frames, cfg.low, cfg.policy); /* err.* and off if it cannot */
 	unsigned failures = scenario_run(s);
 	platform_stop(failures ? "fail" : "ok");
 }

@@ -68,7 +68,7 @@ static void strcpy_small(char *dst, const char *src)
 
 /* The keys, in cmdline.h's order; a key's bit in `seen` is 1 << index. */
 static const char *const keys[] = { "run", "trace", "break", "pool", "mmap",
-				    "user", "frames", "policy" };
+				    "user", "frames", "policy", "low" };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
 /* Index of w's key in keys, or KEY_COUNT for an unknown key. */
@@ -110,6 +110,11 @@ static const char *apply(const struct word *w, struct boot_config *cfg)
 		    n > CMDLINE_FRAMES_MAX)
 			return "bad frame count (1 to 1024)";
 		cfg->frames = n;
+	} else if (key_is(w, "low")) {
+		if (!parse_number(w->value, w->value_len, &n) || n == 0 ||
+		    n > CMDLINE_LOW_MAX)
+			return "bad low-water mark (1 to 1048576 pages)";
+		cfg->low = n;
 	} else if (key_is(w, "mmap")) {
 		if (w->value_len == 0)
 			return "empty memory map";

@@ -11,7 +11,10 @@
  *                 docs/user.md); given alone, it means run=user too
  *   frames=N      swap on (docs/swap.md): at most N fault-mapped user
  *                 pages in frames at once (1 to 1024)
- *   policy=NAME   the replacement policy with frames=: clock (default), fifo
+ *   low=N         swap on (docs/swap.md): reclaim whenever fewer than N
+ *                 physical pages are free (1 to 1048576)
+ *   policy=NAME   the replacement policy with frames= or low=: clock
+ *                 (default), fifo
  *
  * Words are separated by spaces; every word must be key=value with a known
  * key and a valid value, and no key may be given twice. Anything else is an
@@ -33,6 +36,7 @@
 #define CMDLINE_POOL_MIN 8
 #define CMDLINE_POOL_MAX 65536
 #define CMDLINE_FRAMES_MAX 1024 /* swap.h's SWAP_MAX_FRAMES */
+#define CMDLINE_LOW_MAX 1048576 /* pages: 4 GiB */
 
 struct boot_config {
 	char run[CMDLINE_NAME_MAX]; /* scenario to run */
@@ -42,7 +46,8 @@ struct boot_config {
 	uint64_t pool_pages;        /* kernel page table pool size */
 	const char *mmap_spec;      /* NULL, or the text after "mmap=" */
 	size_t mmap_spec_len;
-	uint64_t frames;            /* frames=N, 0: swapping off */
+	uint64_t frames;            /* frames=N, 0: no cap */
+	uint64_t low;               /* low=N, 0: no low-water mark */
 	char policy[CMDLINE_NAME_MAX]; /* policy=NAME */
 };
 

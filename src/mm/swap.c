@@ -21,6 +21,7 @@ _Static_assert((SWAP_MARK & (PTE_ADDR_MASK | PTE_P)) == 0,
 
 static bool on;
 static uint64_t cap;                        /* frames=N */
+static uint64_t low;                        /* low=N: pmm pages kept free */
 static const struct swap_policy *policy;
 static uint64_t evictions;
 
@@ -31,7 +32,8 @@ static unsigned count;
 /* The slots: a bit each (1: taken), and whose page is in each. */
 static uint64_t slot_bits[SWAP_MAX_SLOTS / 64];
 static struct swap_page slot_owner[SWAP_MAX_SLOTS];
-static unsigned slots, slots_used;
+static unsigned slots;      /* on the disk */
+static unsigned slots_used;
 
 /* ---- the policies ----------------------------------------------------------- */
 
@@ -54,6 +56,7 @@ static unsigned hand;
 
 static unsigned clock_victim(void)
 {
+	/* LAB 7 begin: clock_victim, stub returns count */
 	for (unsigned looked = 0; looked < 2 * count + 1; looked++) {
 		if (hand >= count)
 			hand = 0;
@@ -62,12 +65,21 @@ static unsigned clock_victim(void)
 		hand++;
 	}
 	return count;
+	/* LAB 7 end */
 }
 
-static const struct swap_policy policies[] = {
-	{ "clock", clock_victim },
-	{ "fifo", fifo_victim },
-};
+/* The policy called name, or NULL. */
+static const struct swap_policy *policy_named(const char *name)
+{
+	static const struct swap_policy policies[] = {
+		{ "clock", clock_victim },
+		{ "fifo", fifo_victim },
+	};
+	for (unsigned i = 0; name && i < sizeof policies / sizeof policies[0]; i++)
+		if (strcmp(policies[i].name, name) == 0)
+			return &policies[i];
+	return NULL;
+}
 
 /* ---- the resident set --------------------------------------------------------- */
 
@@ -147,6 +159,18 @@ static void slot_free(unsigned s)
 
 /* ---- eviction and swap-in --------------------------------------------------------- */
 
+/* The swapped encoding of a not-present entry: the mark, the slot in the
+ * address bits (swap.h). The one place it is written and read. */
+static pte_t swap_pte(unsigned slot)
+{
+	return (pte_t){ SWAP_MARK | (uint64_t)slot << PAGE_SHIFT };
+}
+
+static unsigned swap_slot(uint64_t raw)
+{
+	return (unsigned)((raw & PTE_ADDR_MASK) >> PAGE_SHIFT);
+}
+
 bool swap_entry(uint64_t raw)
 {
 	return !(raw & PTE_P) && (raw & SWAP_MARK);
@@ -161,6 +185,12 @@ static status_t swap_evict(unsigned i)
 	bool dirty = e->raw & PTE_D;
 	/* A page that only ever held the zeros of its fault needs no copy. */
 	bool write = dirty || !p.zero;
+	unsigned slot = 0;
+	if (write) {
+		status_t st = slot_alloc(&slot); /* first: nothing goes if none is left */
+		if (st != STATUS_OK)
+			return st;
+	}
 	trace_swap_evict(p.u->pid, p.va, pa, dirty, write ? "write" : "drop");
 	if (!write) {
 		res_remove(i);
@@ -169,18 +199,13 @@ static status_t swap_evict(unsigned i)
 		evictions++;
 		return STATUS_OK;
 	}
-	unsigned slot = 0;
-	status_t st = slot_alloc(&slot);
-	if (st != STATUS_OK)
-		return st;
-	st = disk_write((uint64_t)slot * SLOT_SECTORS, SLOT_SECTORS,
-			arch_phys_to_virt(pa));
+	status_t st = disk_write((uint64_t)slot * SLOT_SECTORS, SLOT_SECTORS,
+				 arch_phys_to_virt(pa));
 	if (st != STATUS_OK) {
 		slot_free(slot);
 		return st;
 	}
-	vm_leaf_swapout(pool, e, p.va, slot,
-			(pte_t){ SWAP_MARK | (uint64_t)slot << PAGE_SHIFT });
+	vm_leaf_swapout(pool, e, p.va, slot, swap_pte(slot));
 	vm_invalidate(p.va, 1);
 	if (frame_count(pa) == 1)
 		frame_unshare(pa); /* counted once by a fork long gone */
@@ -192,13 +217,28 @@ static status_t swap_evict(unsigned i)
 	return STATUS_OK;
 }
 
+/* Must a page go before one more is mapped? The resident set is at its
+ * cap (frames=), or physical memory is below the low-water mark (low=). */
+static bool swap_pressure(void)
+{
+	if (count >= cap)
+		return true;
+	if (low == 0)
+		return false;
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	return s.free_pages < low;
+}
+
 status_t swap_reclaim(void)
 {
 	TRACE_CALL();
-	while (on && count >= cap) {
+	while (on && count > 0 && swap_pressure()) {
 		unsigned v = policy->victim();
-		if (v >= count)
+		if (v >= count && count < SWAP_MAX_FRAMES)
 			return STATUS_OK; /* every page must stay: the cap gives way */
+		if (v >= count) /* ... but the resident set's table is full */
+			return trace_error(STATUS_TABLE_FULL, "resident=%u", count);
 		status_t st = swap_evict(v);
 		if (st != STATUS_OK)
 			return st;
@@ -209,7 +249,8 @@ status_t swap_reclaim(void)
 status_t swap_in(struct uvm *u, uint64_t va, uint64_t raw, uint64_t flags)
 {
 	TRACE_CALL();
-	unsigned slot = (unsigned)((raw & PTE_ADDR_MASK) >> PAGE_SHIFT);
+	/* LAB 7 begin: swap_in */
+	unsigned slot = swap_slot(raw);
 	ASSERT(slot < slots && slot_owner[slot].u == u && slot_owner[slot].va == va);
 	status_t st = swap_reclaim();
 	if (st != STATUS_OK)
@@ -234,6 +275,7 @@ status_t swap_in(struct uvm *u, uint64_t va, uint64_t raw, uint64_t flags)
 	slot_free(slot);
 	swap_track(u, va, false);
 	return STATUS_OK;
+	/* LAB 7 end */
 }
 
 void swap_forget(struct uvm *u, uint64_t va, uint64_t pages)
@@ -248,7 +290,8 @@ void swap_forget(struct uvm *u, uint64_t va, uint64_t pages)
 			continue;
 		int level;
 		pte_t *e = vm_walk(u->as.pool, p.va, PT_LEVEL_PT, &level);
-		ASSERT(level == PT_LEVEL_PT && swap_entry(e->raw));
+		ASSERT(level == PT_LEVEL_PT && swap_entry(e->raw) &&
+		       swap_slot(e->raw) == s);
 		vm_leaf_forget(u->as.pool, e, p.va, s);
 		slot_free(s);
 	}
@@ -270,15 +313,15 @@ void swap_stat(void)
 
 /* ---- setting up --------------------------------------------------------------------- */
 
-status_t swap_init(uint64_t frames, const char *name)
+status_t swap_init(uint64_t frames, uint64_t low_water, const char *name)
 {
 	TRACE_CALL();
-	const struct swap_policy *pick = NULL;
-	for (unsigned i = 0; i < sizeof policies / sizeof policies[0]; i++)
-		if (name && strcmp(policies[i].name, name) == 0)
-			pick = &policies[i];
-	if (!pick || frames == 0 || frames > SWAP_MAX_FRAMES)
-		return trace_error(STATUS_INVALID_ARG, "frames=%lu", frames);
+	const struct swap_policy *pick = policy_named(name);
+	if (!pick)
+		return trace_error(STATUS_INVALID_ARG, "policy=%s", name ? name : "none");
+	if (frames > SWAP_MAX_FRAMES || (frames == 0 && low_water == 0))
+		return trace_error(STATUS_INVALID_ARG, "frames=%lu low=%lu", frames,
+				   low_water);
 	uint64_t sectors;
 	status_t st = disk_probe(&sectors);
 	if (st != STATUS_OK)
@@ -288,17 +331,18 @@ status_t swap_init(uint64_t frames, const char *name)
 			? (unsigned)(sectors / SLOT_SECTORS) : SWAP_MAX_SLOTS;
 	if (slots == 0)
 		return trace_error(STATUS_NO_DISK, "sectors=%lu", sectors);
-	cap = frames;
+	cap = frames ? frames : SWAP_MAX_FRAMES;
+	low = low_water;
 	policy = pick;
 	on = true;
-	trace_swap_init(slots, frames, pick->name);
+	trace_swap_init(slots, cap, low, pick->name);
 	return STATUS_OK;
 }
 
 void swap_reset(void)
 {
 	on = false;
-	cap = 0;
+	cap = low = 0;
 	policy = NULL;
 	evictions = 0;
 	count = hand = 0;

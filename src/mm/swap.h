@@ -1,11 +1,12 @@
 /*
  * swap.h - page replacement and swap (docs/swap.md).
  *
- * Off unless the command line gives frames=N: then swap_init finds the
- * disk (disk.h) and from there on at most N user pages that came on a
- * fault (demand-zero or swap-in: the "resident set") are in frames at
- * once. Before a fault maps one more, swap_reclaim asks the policy for a
- * victim and evicts it: a page never written since its demand-zero fault
+ * Off unless the command line gives frames=N or low=N: then swap_init
+ * finds the disk (disk.h) and from there on at most N user pages that
+ * came on a fault (demand-zero or swap-in: the "resident set") are in
+ * frames at once, and (low=) at least N physical pages stay free. Before
+ * a fault maps one more page while either bound is reached, swap_reclaim
+ * asks the policy for a victim and evicts it: a page never written since its demand-zero fault
  * (D clear) is simply unmapped (the next touch gets a zero page again);
  * any other is written to a free slot of the disk, its entry becomes the
  * swapped encoding (not present, the slot in the address bits, bit 62
@@ -63,13 +64,18 @@ unsigned swap_resident(void);
 enum swap_verdict swap_look(unsigned i, bool second_chance);
 
 /* Turns swapping on: policy "clock" or "fifo", at most frames resident
- * pages. NO_DISK (or DISK_ERROR) leaves it off; INVALID_ARG for an
- * unknown policy or frames outside 1..SWAP_MAX_FRAMES. */
-status_t swap_init(uint64_t frames, const char *policy);
+ * pages (0: SWAP_MAX_FRAMES), and reclaim whenever fewer than low_water
+ * physical pages are free (0: no low-water mark). NO_DISK (or DISK_ERROR)
+ * leaves it off; INVALID_ARG for an unknown policy, frames over
+ * SWAP_MAX_FRAMES, or neither a cap nor a mark. */
+status_t swap_init(uint64_t frames, uint64_t low_water, const char *policy);
 bool swap_enabled(void);
 
 /* Before a fault maps a page for u: evicts while the resident set is
- * full. SWAP_FULL (no slot left) or DISK_ERROR if it cannot. */
+ * full or free memory is below the low-water mark. SWAP_FULL (no slot
+ * left) or DISK_ERROR if it cannot; TABLE_FULL if every page must stay
+ * and the resident set holds SWAP_MAX_FRAMES already. If every page must
+ * stay below that, the bound gives way: STATUS_OK. */
 status_t swap_reclaim(void);
 
 /* The fault mapped a page at va for u: it joins the resident set. */

@@ -19,6 +19,11 @@ void disk_host_set(uint64_t sectors, bool fail)
 	memset(ram, 0, sizeof ram);
 }
 
+void disk_host_fail(bool fail)
+{
+	failing = fail;
+}
+
 status_t disk_probe(uint64_t *sectors)
 {
 	TRACE_CALL();

@@ -12,4 +12,7 @@
 /* The next disk: `sectors` (0: none), every transfer failing if fail. */
 void disk_host_set(uint64_t sectors, bool fail);
 
+/* From now on every transfer fails (or works again), contents kept. */
+void disk_host_fail(bool fail);
+
 #endif

@@ -274,6 +274,9 @@ Test(cmdline, empty_line_gives_defaults)
 	cr_assert_eq(cfg.break_at, 0);
 	cr_assert_eq(cfg.pool_pages, CMDLINE_DEFAULT_POOL);
 	cr_assert_null(cfg.mmap_spec);
+	cr_assert_eq(cfg.frames, 0, "no swap");
+	cr_assert_eq(cfg.low, 0);
+	cr_assert_str_eq(cfg.policy, "clock");
 }
 
 Test(cmdline, reads_every_key)
@@ -281,7 +284,7 @@ Test(cmdline, reads_every_key)
 	struct boot_config cfg;
 	struct cmdline_error err;
 	const char *line = "  run=pmm_tour trace=pmm,vm break=0x10 pool=64 "
-			   "mmap=0:9fc00:1 ";
+			   "mmap=0:9fc00:1 frames=8 low=0x20 policy=fifo ";
 	cr_assert_eq(cmdline_parse(line, &cfg, &err), STATUS_OK);
 	cr_assert_str_eq(cfg.run, "pmm_tour");
 	cr_assert_eq(cfg.trace_mask, (1u << TRACE_PMM) | (1u << TRACE_VM));
@@ -289,6 +292,9 @@ Test(cmdline, reads_every_key)
 	cr_assert_eq(cfg.pool_pages, 64);
 	cr_assert_eq(cfg.mmap_spec_len, 9);
 	cr_assert_eq(strncmp(cfg.mmap_spec, "0:9fc00:1", 9), 0);
+	cr_assert_eq(cfg.frames, 8);
+	cr_assert_eq(cfg.low, 32);
+	cr_assert_str_eq(cfg.policy, "fifo");
 }
 
 static void expect_bad(const char *line, const char *word, const char *reason)
@@ -315,6 +321,10 @@ Test(cmdline, reports_the_bad_word_and_why)
 	expect_bad("trace=pmm,nope", "trace=pmm,nope", "unknown trace category");
 	expect_bad("run=Demo", "run=Demo", "bad name (a-z 0-9 _ -, at most 47)");
 	expect_bad("mmap=", "mmap=", "empty memory map");
+	expect_bad("frames=0", "frames=0", "bad frame count (1 to 1024)");
+	expect_bad("frames=1025", "frames=1025", "bad frame count (1 to 1024)");
+	expect_bad("low=0", "low=0", "bad low-water mark (1 to 1048576 pages)");
+	expect_bad("low=1048577", "low=1048577", "bad low-water mark (1 to 1048576 pages)");
 }
 
 Test(cmdline, refuses_a_key_given_twice_and_keeps_the_first)

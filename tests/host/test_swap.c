@@ -29,7 +29,7 @@ static void setup(uint64_t slots, uint64_t frames, const char *policy,
 	frame_reset();
 	swap_reset();
 	disk_host_set(slots * 8, false);
-	cr_assert_eq(swap_init(frames, policy), STATUS_OK);
+	cr_assert_eq(swap_init(frames, 0, policy), STATUS_OK);
 	static const uint8_t code[] = { 0x90, 0xc3 };
 	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
 	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
@@ -115,6 +115,92 @@ Test(swap, clock_gives_an_accessed_page_a_second_chance)
 	cr_assert_eq(leaf(HEAP)->raw & PTE_A, 0, "its A bit was cleared");
 }
 
+/* Lab 7: the hand starts where it stopped, not at the oldest page. */
+Test(swap, the_clock_hand_goes_on_from_where_it_stopped)
+{
+	setup(8, 3, "clock", 5);
+	touch(HEAP, 1);
+	touch(HEAP + PAGE_SIZE, 2);
+	touch(HEAP + 2 * PAGE_SIZE, 3);
+	leaf(HEAP + PAGE_SIZE)->raw &= ~PTE_A;
+	leaf(HEAP + 2 * PAGE_SIZE)->raw &= ~PTE_A;
+	touch(HEAP + 3 * PAGE_SIZE, 4); /* HEAP: second chance; HEAP+1 goes */
+	cr_assert(swap_entry(leaf(HEAP + PAGE_SIZE)->raw));
+	/* The hand is at HEAP+2 now (A clear): it goes, not HEAP (A clear
+	 * too since the hand passed it), which a hand back at the start
+	 * would take. */
+	touch(HEAP + 4 * PAGE_SIZE, 5);
+	cr_assert(swap_entry(leaf(HEAP + 2 * PAGE_SIZE)->raw), "the page at the hand went");
+	cr_assert(pte_present(*leaf(HEAP)), "the oldest page stays");
+}
+
+/* Lab 7: every page was used: one turn clears every A bit, and the page
+ * the hand started at goes. */
+Test(swap, the_clock_goes_round_when_every_page_was_used)
+{
+	setup(8, 3, "clock", 4);
+	for (unsigned i = 0; i < 3; i++)
+		touch(HEAP + i * PAGE_SIZE, (uint8_t)i);
+	host_trace_clear();
+	cr_assert_eq(touch(HEAP + 3 * PAGE_SIZE, 9), UVM_FIX_ZERO);
+	cr_assert_eq(host_trace_count(" verdict=keep"), 3);
+	cr_assert_eq(host_trace_count(" verdict=evict"), 1);
+	cr_assert(swap_entry(leaf(HEAP)->raw), "the first page went after one turn");
+	for (unsigned i = 1; i < 3; i++)
+		cr_assert_eq(leaf(HEAP + i * PAGE_SIZE)->raw & PTE_A, 0, "page %u", i);
+	cr_assert_eq(swap_resident(), 3, "the cap holds");
+}
+
+/* Lab 7: a page comes back writable as its region says, owned, and its
+ * slot is free again. */
+Test(swap, a_swap_in_maps_the_page_with_its_rights_and_frees_the_slot)
+{
+	setup(8, 1, "clock", 2);
+	touch(HEAP, 42);
+	touch(HEAP + PAGE_SIZE, 1); /* HEAP goes to slot 0 */
+	cr_assert(swap_holds(&u));
+	host_trace_clear();
+	cr_assert_eq(uvm_fault(&u, HEAP, USER_W, TEXT, true), UVM_FIX_SWAP_IN);
+	pte_t e = *leaf(HEAP);
+	cr_assert(pte_present(e));
+	cr_assert_eq(e.raw & (PTE_W | PTE_U | PTE_NX | PTE_OWN),
+		     PTE_W | PTE_U | PTE_NX | PTE_OWN, "rights: %#lx", e.raw);
+	cr_assert_eq(*(uint8_t *)arch_phys_to_virt(pte_addr(e)), 42);
+	cr_assert_eq(host_trace_count(" disk.read sector=0 n=8"), 1);
+	cr_assert_eq(host_trace_count(" swap.in pid=1 va=0x402000 slot=0 "), 1);
+	cr_assert_eq(host_trace_count(" swap.free slot=0"), 1);
+	cr_assert(swap_entry(leaf(HEAP + PAGE_SIZE)->raw), "room was made first");
+	cr_assert_eq(swap_resident(), 1);
+}
+
+/* Lab 7: a read that fails leaves the page in swap, frees the frame it
+ * took, and the next fault, once the disk works, brings it back. */
+Test(swap, a_failed_swap_in_keeps_the_page_in_its_slot)
+{
+	setup(8, 2, "clock", 3);
+	touch(HEAP, 42);
+	touch(HEAP + PAGE_SIZE, 1);
+	touch(HEAP + 2 * PAGE_SIZE, 2); /* HEAP goes to slot 0 */
+	vaddr_t old;
+	cr_assert_eq(uvm_sbrk(&u, -(int64_t)PAGE_SIZE, &old), STATUS_OK);
+	cr_assert_eq(swap_resident(), 1, "room for HEAP without an eviction");
+	uint64_t raw = leaf(HEAP)->raw;
+	cr_assert(swap_entry(raw));
+	struct pmm_stats before, after;
+	pmm_get_stats(&before);
+	disk_host_fail(true);
+	cr_assert_eq(uvm_fault(&u, HEAP, PF_USER, TEXT, true), UVM_KILL_SWAP_ERROR);
+	cr_assert_eq(leaf(HEAP)->raw, raw, "the entry still names the slot");
+	cr_assert(swap_holds(&u), "the slot is still held");
+	cr_assert_eq(swap_resident(), 1);
+	pmm_get_stats(&after);
+	cr_assert_eq(after.free_pages, before.free_pages,
+		     "the frame the read took is given back: %lu then %lu",
+		     before.free_pages, after.free_pages);
+	disk_host_fail(false);
+	cr_assert_eq(peek(HEAP), 42);
+}
+
 Test(swap, fifo_evicts_the_oldest_whatever_its_a_bit)
 {
 	setup(8, 2, "fifo", 3);
@@ -132,6 +218,9 @@ Test(swap, a_full_swap_kills_the_fault)
 	cr_assert_eq(touch(HEAP + PAGE_SIZE, 2), UVM_FIX_ZERO); /* slot 0 */
 	cr_assert_eq(touch(HEAP + 2 * PAGE_SIZE, 3), UVM_KILL_SWAP_FULL);
 	cr_assert_eq(host_trace_count(" err.swap_full "), 1);
+	cr_assert_eq(host_trace_count(" swap.evict "), 1,
+		     "no eviction is written without a slot for it");
+	cr_assert(pte_present(*leaf(HEAP + PAGE_SIZE)), "the would-be victim stays");
 	uvm_destroy(&u);
 	cr_assert_eq(host_trace_count(" swap.free slot=0"), 1);
 }
@@ -152,7 +241,7 @@ Test(swap, no_disk_leaves_swapping_off)
 	fix_alloc(512);
 	swap_reset();
 	disk_host_set(0, false);
-	cr_assert_eq(swap_init(8, "clock"), STATUS_NO_DISK);
+	cr_assert_eq(swap_init(8, 0, "clock"), STATUS_NO_DISK);
 	cr_assert(!swap_enabled());
 	cr_assert_eq(host_trace_count(" err.no_disk "), 1);
 	cr_assert_eq(swap_reclaim(), STATUS_OK, "nothing to do when off");
@@ -163,9 +252,10 @@ Test(swap, bad_arguments_are_refused)
 	fix_alloc(512);
 	swap_reset();
 	disk_host_set(64, false);
-	cr_assert_eq(swap_init(8, "lru"), STATUS_INVALID_ARG);
-	cr_assert_eq(swap_init(0, "clock"), STATUS_INVALID_ARG);
-	cr_assert_eq(swap_init(SWAP_MAX_FRAMES + 1, "clock"), STATUS_INVALID_ARG);
+	cr_assert_eq(swap_init(8, 0, "lru"), STATUS_INVALID_ARG);
+	cr_assert_eq(swap_init(0, 0, "clock"), STATUS_INVALID_ARG, "no bound at all");
+	cr_assert_eq(swap_init(8, 0, NULL), STATUS_INVALID_ARG);
+	cr_assert_eq(swap_init(SWAP_MAX_FRAMES + 1, 0, "clock"), STATUS_INVALID_ARG);
 	cr_assert(!swap_enabled());
 	cr_assert_eq(host_trace_count(" disk.ready "), 0, "no disk probed");
 }
@@ -197,4 +287,37 @@ Test(swap, fork_refuses_a_process_with_pages_in_swap)
 	cr_assert_eq(uvm_fork(&u, &child), STATUS_BUSY);
 	cr_assert_eq(host_trace_count(" err.busy "), 1);
 	uvm_destroy(&child);
+}
+
+/* The low-water mark (low=): with no cap, pages go as soon as free
+ * memory falls below the mark, and it holds after every fault. */
+Test(swap, a_low_water_mark_reclaims_when_free_memory_runs_low)
+{
+	fix_alloc(512);
+	frame_reset();
+	swap_reset();
+	disk_host_set(64 * 8, false); /* 64 slots */
+	static const uint8_t code[] = { 0x90, 0xc3 };
+	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
+	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
+	cr_assert_eq(uvm_add_heap_and_stack(&u, HEAP), STATUS_OK);
+	vaddr_t old;
+	cr_assert_eq(uvm_sbrk(&u, 16 * PAGE_SIZE, &old), STATUS_OK);
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	uint64_t low = s.free_pages - 4; /* room for 4 pages, then reclaim */
+	cr_assert_eq(swap_init(0, low, "clock"), STATUS_OK);
+	cr_assert_eq(host_trace_count(" frames=1024 low="), 1);
+	for (unsigned i = 0; i < 16; i++) {
+		enum uvm_fault_result r = touch(HEAP + i * PAGE_SIZE, (uint8_t)i);
+		cr_assert_eq(r, UVM_FIX_ZERO, "page %u: %d", i, r);
+		pmm_get_stats(&s);
+		cr_assert_geq(s.free_pages + 1, low, "page %u: %lu free", i, s.free_pages);
+	}
+	cr_assert_gt(host_trace_count(" swap.out "), 0);
+	cr_assert_lt(swap_resident(), 16);
+	for (unsigned i = 0; i < 16; i++)
+		cr_assert_eq(peek(HEAP + i * PAGE_SIZE), i, "page %u", i);
+	uvm_destroy(&u);
+	cr_assert(!swap_holds(&u));
 }
