@@ -118,6 +118,42 @@ class Frame(Base):
         return out
 
 
+class TwoWaysIn(Base):
+    """A plain trace's pmm lines go to their handlers as the decoder's
+    values (tracefile.parse_plain, Replay.entry); a trace with CRLF line
+    ends is read line by line into Events, which reach the same handlers
+    through Replay.from_event. Both must give the same findings."""
+
+    DEFECTS = [("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set pa=0x800000 n=04 why=kalloc"),
+               ("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set pa=0x800000 why=kalloc"),
+               ("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set pa=0xzz n=4 why=kalloc"),
+               ("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set n=4 pa=0x800000 why=kalloc"),
+               ("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set pa=0x800000 n=4"),
+               ("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set pa=0x800000 n=4 why=odd"),
+               ("pmm.set pa=0x800000 n=4 why=kalloc", "pmm.set pa=0x800000  n=4 why=kalloc"),
+               ("pmm.clear pa=0x800000 n=4 why=free", "pmm.clear pa=0x801000 n=4 why=free"),
+               ("pmm.clear pa=0x800000 n=4 why=free", "pmm.clear pa=0x800000 n=4 why="),
+               ("pmm.clear pa=0x800000 n=4 why=free", "pmm.clear pa=0x800000 n=4 why=usable"),
+               ("pmm.clear pa=0x100000 n=16128 why=usable", "pmm.clear pa=0x100000 n=016128 why=usable"),
+               ("stat.pmm total=16384", "stat.pmm total=016384"),
+               ("stat.pmm total=16384", "stat.pmm"),
+               ("stat.pmm total=16384", "stat.pmm total=1"),
+               (" reserved=257", " reserved=9999"),
+               (" reserved=257", "")]
+
+    def test_plain_and_line_by_line_reading_give_the_same_findings(self):
+        failed = 0
+        for old, new in self.DEFECTS:
+            ev = [e.replace(old, new, 1) for e in self.events()]
+            self.assertNotEqual(ev, self.events(), old)
+            data = gen.write(ev)
+            plain = vtrace("check", "@", data=data)
+            crlf = vtrace("check", "@", data=data.replace(b"\n", b"\r\n"))
+            self.assertEqual(plain, crlf, new)
+            failed += plain[0] == 1
+        self.assertGreaterEqual(failed, len(self.DEFECTS) - 2)  # why=odd, two spaces: no defect
+
+
 class Bitmap(Base):
     def test_double_alloc_names_the_event_that_set_the_page(self):
         ev = self.events()

@@ -14,7 +14,7 @@ def check(args):
 
     def start(t):  # at the first event: #cats is known, stream into a replay
         replays.append(Replay(t))
-        return replays[0].apply
+        return replays[0]
 
     t = load(args.file, sys.stdin, start)
     r = replays[0] if replays else Replay(t)

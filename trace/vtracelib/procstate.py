@@ -183,12 +183,12 @@ class ProcState:
                               f"(event {self.maps[a][v][2]}): a shared frame is read-only")
                     break
 
-    def freeing_counted(self, e, a, n):
-        """Rule cow-free, at a pmm.clear of pages a..a+n-1."""
+    def freeing_counted(self, seq, line, a, n):
+        """Rule cow-free, at a pmm.clear (event seq, its line) of pages a..a+n-1."""
         hit = sorted(p for p in self.cow if a <= p < a + n)
         if hit:
             p = hit[0]
-            self.find(e, "cow-free", f"frame {p * PAGE:#x} still has count={self.cow[p]}: "
+            self.find_at(seq, line, "cow-free", f"frame {p * PAGE:#x} still has count={self.cow[p]}: "
                       "a shared frame is freed only when its count reaches 0")
 
     def frames_freed(self, a, n):

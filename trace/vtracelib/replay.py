@@ -18,13 +18,22 @@ from . import schema
 from .allocstate import AllocState
 from .procstate import ProcState
 from .swapstate import SwapState
-from .tracefile import Finding
+from .tracefile import Finding, event_of, line_text
 from .vmstate import VmState, PAGE, HHDM_BASE, ADDR_MASK
 
 # Reasons a page can be in use (the schema's); index + 1 in the map.
-REASONS = schema.load().reason_names
-REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}
+SCHEMA = schema.load()
+REASONS = SCHEMA.reason_names
+REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}  # names as str and as bytes
+REASON_BYTE = [bytes((code,)) for code in range(256)]  # code -> its byte in the bitmap
 ENDED_NORMALLY = ("ok", "fail")
+
+
+def text_error(x):
+    """The ValueError of int(value, 0) for a value as bytes (a values
+    handler's: a num or an addr) as int() words it for the value as str
+    (an Event's), the text the finding quotes."""
+    return ValueError(str(x).replace(": b'", ": '", 1))
 
 
 class Pool:
@@ -65,7 +74,7 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         self.tlb_on = trace.enabled("tlb")
         self.pages = 0           # pages the bitmap covers; 0: no pmm.init yet
         self.why = bytearray()   # page -> 0 free, else REASONS index + 1
-        self.setter = array("q")  # page -> event that last changed it
+        self.setter = []         # page -> event that last changed it
         self.free = self.usable = 0
         self.peak_used = 0
         self.pools = {}          # id -> Pool
@@ -92,6 +101,16 @@ class Replay(VmState, AllocState, ProcState, SwapState):
             "tlb.cr3": self.tlb_cr3,
             "err.not_implemented": self.not_implemented,
         }
+        # The pmm events are most of a trace (a run of pages each): their
+        # handlers take the line's values (bytes, in the schema's key order,
+        # None for an optional key left out) and no Event: entry() gives
+        # them to the parser; apply() reaches them through from_event().
+        # With each, the keys it reads first without a default, in order.
+        self.value_handlers = {"pmm.set": (self.pmm_set, ("pa", "n")),
+                               "pmm.clear": (self.pmm_clear, ("pa", "n")),
+                               "stat.pmm": (self.stat_pmm, ())}
+        for name, (handler, first) in self.value_handlers.items():
+            self.handlers[name] = self.from_event(SCHEMA.spec(name), handler, first)
         self.handlers.update(self.alloc_handlers())
         self.handlers.update(self.proc_handlers())
         self.handlers.update(self.swap_handlers())
@@ -114,7 +133,16 @@ class Replay(VmState, AllocState, ProcState, SwapState):
     # --- driving -----------------------------------------------------------
 
     def find(self, e, rule, text):
-        self.findings.append(Finding(f"event {e.seq}", rule, f"{e.text()} but {text}"))
+        self.find_at(e.seq, e.line, rule, text)
+
+    def find_at(self, seq, line, rule, text):
+        """A finding at the event numbered seq, whose line (str or bytes) it quotes."""
+        self.findings.append(Finding(f"event {seq}", rule, f"{line_text(line)} but {text}"))
+
+    def garbled(self, seq, line, x):
+        """The finding of a handler that met a key missing or not a number."""
+        self.findings.append(Finding(f"event {seq}", "event-keys",
+                                     f"{line_text(line)} lacks or garbles key {x}"))
 
     def apply(self, e):
         self.seq = e.seq
@@ -126,8 +154,39 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         try:
             h(e)
         except (KeyError, ValueError) as x:
-            self.findings.append(Finding(f"event {e.seq}", "event-keys",
-                                         f"{e.text()} lacks or garbles key {x}"))
+            self.garbled(e.seq, e.line, x)
+
+    def entry(self, spec):
+        """What the parser hands an event of spec that its decoder read
+        (tracefile.Trace.entry): the event's values handler itself, called
+        as handler(seq, values, line, lineno) with no Event; None for an
+        event without one (the parser then makes the Event and calls
+        apply). A values handler does apply()'s steps itself: the tlb-late
+        check first (values_first), a garbled number as event-keys. It does
+        not set self.seq, which only `vtrace state` reads (after run())."""
+        return self.value_handlers.get(spec.name, (None,))[0]
+
+    def values_first(self, seq, values, line, lineno):
+        """apply()'s first step for a values handler: rule tlb-late."""
+        if self.reduced:
+            name = line.split(b" ", 2)[1].decode("ascii")
+            self.check_reductions_covered(event_of(SCHEMA.spec(name), seq, values, line,
+                                                   lineno))
+
+    @staticmethod
+    def from_event(spec, handler, first):
+        """The Event handler of a values handler, for apply(): the values by
+        name from the event's keys, which may be any when the line did not
+        fit its decoder. The keys `first` are read and converted before, in
+        the order the handler reads them, so that a key missing or garbled
+        raises the same error as there."""
+        def h(e):
+            for k in first:
+                int(e.keys[k], 0)
+            values = tuple(None if e.keys.get(k) is None else e.keys[k].encode("ascii")
+                           for k in spec.keys)
+            handler(e.seq, values, e.line, e.lineno)
+        return h
 
     def run(self, events, at=None, observe=None):
         for e in events:
@@ -180,109 +239,143 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         return REASONS[w - 1] if w else "free"
 
     def reason_code(self, name):
+        """The code of a reason, given as bytes (a values handler's) or str."""
         code = REASON_CODES.get(name)
         if code is None:
-            REASONS.append(name)
-            code = REASON_CODES[name] = len(REASONS)
+            text = name.decode("ascii") if isinstance(name, bytes) else name
+            code = REASON_CODES.get(text)
+            if code is None:
+                REASONS.append(text)
+                code = REASON_CODES[text] = len(REASONS)
+            REASON_CODES[name] = code
         return code
 
-    def pmm_range(self, e):
-        """(first page, page count) of a pmm event, or None with a finding."""
-        keys = e.keys  # (Event.int without its default: the same errors)
-        pa, n = int(keys["pa"], 0), int(keys["n"], 0)
+    # The handlers of the pmm events take (seq, values, line, lineno) (see
+    # value_handlers in __init__ and entry); values are the bytes of the
+    # schema's keys pmm.set pa n why, pmm.clear pa n why, stat.pmm total
+    # usable used free reserved.
+
+    def pmm_range(self, seq, values, line, lineno):
+        """(first page, page count) of a pmm event, or None with a finding.
+        Also apply()'s steps for pmm.set and pmm.clear (see entry)."""
+        if self.reduced:
+            self.values_first(seq, values, line, lineno)
+        try:
+            pa, n = int(values[0], 0), int(values[1], 0)
+        except ValueError as x:  # a num with a leading 0: int(.., 0) refuses it
+            self.garbled(seq, line, text_error(x))
+            return None
         if not self.pages:
-            self.find(e, "pmm-uninit", "no pmm.init came before it")
+            self.find_at(seq, line, "pmm-uninit", "no pmm.init came before it")
             return None
         if pa % PAGE or n <= 0 or pa // PAGE + n > self.pages:
-            self.find(e, "pmm-range", f"the bitmap covers pages 0x0-{self.pages * PAGE:#x} "
-                      "and runs are page-aligned with n >= 1")
+            self.find_at(seq, line, "pmm-range", f"the bitmap covers pages "
+                         f"0x0-{self.pages * PAGE:#x} and runs are page-aligned with n >= 1")
             return None
         return pa // PAGE, n
 
     def pmm_init(self, e):
         self.pages = e.int("pages")
         self.why = bytearray(b"\x01") * self.pages
-        self.setter = array("q", [e.seq]) * self.pages
+        self.setter = [e.seq] * self.pages
         self.free = self.usable = 0
 
-    def pmm_set(self, e):
-        r = self.pmm_range(e)
+    def pmm_set(self, seq, values, line, lineno=None):
+        r = self.pmm_range(seq, values, line, lineno)
         if not r:
             return
         a, n = r
-        if self.why.count(b"\0", a, a + n) != n:
-            p = next(i for i in range(a, a + n) if self.why[i])
-            self.find(e, "pmm-double-set", f"page {p * PAGE:#x} is already used (set by "
-                      f"event {self.setter[p]}, why={self.reason(p)})")
+        why = self.why
+        if why.count(b"\0", a, a + n) != n:
+            p = next(i for i in range(a, a + n) if why[i])
+            self.find_at(seq, line, "pmm-double-set", f"page {p * PAGE:#x} is already used "
+                         f"(set by event {self.setter[p]}, why={self.reason(p)})")
             return
-        code = self.reason_code(e.keys.get("why", "?"))
-        self.why[a:a + n] = bytes([code]) * n
-        self.setter[a:a + n] = array("q", [e.seq]) * n
+        reason = b"?" if values[2] is None else values[2]
+        code = REASON_CODES.get(reason) or self.reason_code(reason)
+        if code > 255:  # what bytes((code,)) says: a byte a page holds 255 reasons
+            self.garbled(seq, line, ValueError("bytes must be in range(0, 256)"))
+            return
+        why[a:a + n] = REASON_BYTE[code] * n
+        self.setter[a:a + n] = [seq] * n
         self.free -= n
-        self.peak_used = max(self.peak_used, self.usable - self.free)
+        used = self.usable - self.free
+        if used > self.peak_used:
+            self.peak_used = used
 
-    def pmm_clear(self, e):
-        r = self.pmm_range(e)
+    def pmm_clear(self, seq, values, line, lineno=None):
+        r = self.pmm_range(seq, values, line, lineno)
         if not r:
             return
         a, n = r
-        if self.why.find(b"\0", a, a + n) >= 0:
-            p = self.why.find(b"\0", a, a + n)
-            self.find(e, "pmm-double-clear", f"page {p * PAGE:#x} is already free (cleared "
-                      f"by event {self.setter[p]})")
+        why = self.why
+        p = why.find(b"\0", a, a + n)
+        if p >= 0:
+            self.find_at(seq, line, "pmm-double-clear", f"page {p * PAGE:#x} is already free "
+                         f"(cleared by event {self.setter[p]})")
             return
         if self.cow:
-            self.freeing_counted(e, a, n)
-        if self.freeing_in_use(e, a, n):
+            self.freeing_counted(seq, line, a, n)
+        if (self.pool_of or self.tables or self.refs or self.stale_pa) and \
+                self.freeing_in_use(seq, line, a, n):
             return
         if self.frame_as:
             self.frames_freed(a, n)
-        if e.keys.get("why") == "usable":
+        if values[2] == b"usable":
             self.usable += n
-        self.why[a:a + n] = bytes(n)
-        self.setter[a:a + n] = array("q", [e.seq]) * n
+        why[a:a + n] = bytes(n)
+        self.setter[a:a + n] = [seq] * n
         self.free += n
         if self.unmapped:
             for p in range(a, a + n):
                 self.unmapped.pop(p, None)
 
-    def freeing_in_use(self, e, a, n):
-        """Rule 3: a page freed must not be mapped, a table or a pool page."""
+    def freeing_in_use(self, seq, line, a, n):
+        """Rule 3: a page freed must not be mapped, a table or a pool page.
+        (The caller skips it when there are no pools, tables, mappings or
+        stale entries: nothing a page could still belong to.)"""
         pool_of, tables, refs, stale_pa = self.pool_of, self.tables, self.refs, self.stale_pa
-        if not (pool_of or tables or refs or stale_pa):
-            return False  # nothing a page could still belong to
         for p in range(a, a + n):
             if p in pool_of:
                 pid = pool_of[p]
-                self.find(e, "pmm-free-pool", f"page {p * PAGE:#x} belongs to pool {pid} "
-                          f"(created by event {self.pools[pid].seq}), not destroyed")
+                self.find_at(seq, line, "pmm-free-pool", f"page {p * PAGE:#x} belongs to "
+                             f"pool {pid} (created by event {self.pools[pid].seq}), not destroyed")
                 return True
             if tables and p * PAGE in tables:
                 t = tables[p * PAGE]
-                self.find(e, "pmm-free-table", f"page {p * PAGE:#x} is a level-{t.level} "
-                          f"page table (pt.new at event {t.seq})")
+                self.find_at(seq, line, "pmm-free-table", f"page {p * PAGE:#x} is a "
+                             f"level-{t.level} page table (pt.new at event {t.seq})")
                 return True
             if refs and (p in refs or ("2M", p >> 9) in refs):
-                self.find(e, "pmm-free-mapped", f"page {p * PAGE:#x} is still mapped at "
-                          f"{self.referenced(p)}")
+                self.find_at(seq, line, "pmm-free-mapped", f"page {p * PAGE:#x} is still "
+                             f"mapped at {self.referenced(p)}")
                 return True
             if stale_pa and p in stale_pa and self.tlb_on:
-                self.find(e, "tlb-stale", f"page {p * PAGE:#x} was unmapped from "
-                          f"va={stale_pa[p] * PAGE:#x} and that VA was never invalidated")
+                self.find_at(seq, line, "tlb-stale", f"page {p * PAGE:#x} was unmapped from "
+                             f"va={stale_pa[p] * PAGE:#x} and that VA was never invalidated")
                 return True
         return False
 
-    def stat_pmm(self, e):
+    def stat_pmm(self, seq, values, line, lineno=None):
+        """The snapshot's keys are compared in the order total, usable,
+        free, used; one left out (a line not in the schema's shape) is not."""
+        if self.reduced:
+            self.values_first(seq, values, line, lineno)
         if not self.pages:
             return
-        want = {"total": self.pages, "usable": self.usable, "free": self.free,
-                "used": self.usable - self.free}
-        for key, value in want.items():
-            if key in e.keys and e.int(key) != value:
-                self.find(e, "stat-pmm", f"the replayed bitmap has {key}={value}")
-                return
-        if e.int("reserved", 0) > e.int("used", 0):
-            self.find(e, "stat-pmm", "reserved pages cannot exceed used pages")
+        total, usable, used, free, reserved = values
+        try:
+            for key, got, value in (("total", total, self.pages),
+                                    ("usable", usable, self.usable), ("free", free, self.free),
+                                    ("used", used, self.usable - self.free)):
+                if got is not None and int(got, 0) != value:
+                    self.find_at(seq, line, "stat-pmm", f"the replayed bitmap has {key}={value}")
+                    return
+            if (0 if reserved is None else int(reserved, 0)) > \
+                    (0 if used is None else int(used, 0)):
+                self.find_at(seq, line, "stat-pmm", "reserved pages cannot exceed used pages")
+        except ValueError as x:  # a num with a leading 0: int(.., 0) refuses it
+            self.garbled(seq, line, text_error(x))
 
     # --- ptp: pools ---------------------------------------------------------
 

@@ -38,13 +38,17 @@ def _inner(shape):
 
 class EventSpec:
     __slots__ = ("name", "cat", "keys", "types", "required", "open", "meaning", "section",
-                 "decoder")
+                 "decoder", "byte_decoder")
 
     def __init__(self, name, keys, types, required, open_, meaning, section):
         self.name, self.keys, self.types = name, keys, types
         self.cat = name.split(".")[0]
         self.required, self.open, self.meaning, self.section = required, open_, meaning, section
         self.decoder = self.make_decoder()
+        # The same regex over bytes: a plain trace is read without decoding
+        # each line (tracefile.parse_plain); its groups are bytes.
+        self.byte_decoder = None if self.decoder is None else \
+            re.compile(self.decoder.pattern.encode("ascii"))
 
     def make_decoder(self):
         """The event's parser: one regex that matches the keys' text
