@@ -209,6 +209,22 @@ void pmm_bitmap_unhand(uint64_t first, uint64_t n)
 		map_write(pmm_bitmap.handed, first, n, false);
 }
 
+bool pmm_bitmap_all_set(const uint64_t *map, uint64_t first, uint64_t n)
+{
+	while (n > 0) {
+		uint64_t shift = first % BITS_PER_WORD;
+		uint64_t take = BITS_PER_WORD - shift;
+		if (take > n)
+			take = n;
+		uint64_t mask = word_mask(shift, take);
+		if ((map[first / BITS_PER_WORD] & mask) != mask)
+			return false;
+		first += take;
+		n -= take;
+	}
+	return true;
+}
+
 /* First index >= i whose bit is set at summary level `level`, or PMM_NONE. */
 static uint64_t summary_next(int level, uint64_t i)
 {
