@@ -93,6 +93,20 @@ Test(find, errors_are_distinct)
 	cr_assert_eq(host_trace_count("err."), 6);
 }
 
+/* The first aligned va in [lo, hi) with n unmapped pages, candidate by
+ * candidate; 0 if none. */
+static vaddr_t brute_force_first_fit(struct ptp *pool, vaddr_t lo, vaddr_t hi,
+				     uint64_t n, uint64_t align)
+{
+	for (vaddr_t c = lo; c + n * PAGE_SIZE <= hi; c += align * PAGE_SIZE) {
+		enum vm_range_state s;
+		vm_range_state(pool, c, n, &s);
+		if (s == VM_RANGE_NONE)
+			return c;
+	}
+	return 0;
+}
+
 /* Random mappings in a 4 MiB window; the answer must be the first fit a
  * brute-force scan finds. */
 Test(find, agrees_with_a_brute_force_first_fit)
@@ -106,16 +120,8 @@ Test(find, agrees_with_a_brute_force_first_fit)
 		uint64_t n = 1 + rand() % 40, align = 1u << (rand() % 5);
 		vaddr_t got;
 		status_t st = vm_find_free(pool, B, B + 0x400000, n, align, &got);
-		vaddr_t want = 0;
-		for (vaddr_t c = B; c + n * PAGE_SIZE <= B + 0x400000;
-		     c += align * PAGE_SIZE) {
-			enum vm_range_state s;
-			vm_range_state(pool, c, n, &s);
-			if (s == VM_RANGE_NONE) {
-				want = c;
-				break;
-			}
-		}
+		vaddr_t want = brute_force_first_fit(pool, B, B + 0x400000, n,
+						     align);
 		if (!want)
 			cr_assert_eq(st, STATUS_NOT_FOUND);
 		else
@@ -147,15 +153,7 @@ Test(find, unaligned_requests_agree_with_a_brute_force_first_fit)
 		uint64_t n = 1 + (round % 7 == 0 ? rand() % 700 : rand() % 12);
 		vaddr_t got = 0;
 		status_t st = vm_find_free(pool, lo, hi, n, round % 2, &got);
-		vaddr_t want = 0;
-		for (vaddr_t c = lo; c + n * PAGE_SIZE <= hi; c += PAGE_SIZE) {
-			enum vm_range_state s;
-			vm_range_state(pool, c, n, &s);
-			if (s == VM_RANGE_NONE) {
-				want = c;
-				break;
-			}
-		}
+		vaddr_t want = brute_force_first_fit(pool, lo, hi, n, 1);
 		if (!want)
 			cr_assert_eq(st, STATUS_NOT_FOUND, "round %d: got %#lx",
 				     round, got);
