@@ -35,9 +35,25 @@ static const char *const flag_names[64] = {
 uint32_t trace_mask;
 const char *trace_call_name;
 
+/* Each category's name's length, the compiler's (sizeof of the literal):
+ * a line's start copies the name without searching for its end. */
+static const unsigned char category_lengths[] = {
+#define TRACE_CATEGORY_LENGTH(sym, name) sizeof name - 1,
+	TRACE_CATEGORY_LIST(TRACE_CATEGORY_LENGTH)
+#undef TRACE_CATEGORY_LENGTH
+};
+
+/* The longest decimal uint64_t: 20 digits. */
+#define SEQ_DIGITS 20
+
 static struct {
 	const struct trace_sink *sink;
 	uint64_t seq;      /* events written so far */
+	/* seq in decimal, its digits ending at seq_text[SEQ_DIGITS]: counted
+	 * up a digit at a time like an odometer (seq_step), so a line does
+	 * not divide its number by 10 again and again. */
+	char seq_text[SEQ_DIGITS];
+	unsigned seq_len;
 	uint64_t break_at; /* event number to stop before, 0: none */
 	uint32_t crc;      /* running CRC-32, pre-inverted */
 	bool finished;
@@ -189,6 +205,8 @@ void trace_start(const struct trace_sink *sink, const char *cmdline,
 	trace.sink = sink;
 	trace_mask = category_mask | (1u << TRACE_CPU); /* faults always show */
 	trace.seq = 0;
+	trace.seq_text[SEQ_DIGITS - 1] = '0';
+	trace.seq_len = 1;
 	trace.break_at = break_at;
 	trace.crc = 0;
 	trace.finished = false;
@@ -218,27 +236,56 @@ static size_t put_text(char *buf, size_t n, size_t cap, const char *s)
 	return n;
 }
 
-/* Writes "SEQ prefix.event fields" with the next sequence number. */
-static void event_line(const char *prefix, const char *event,
-		       const char *fields, va_list ap)
+/*
+ * trace.seq++ and its text with it: the last digit goes up; a 9 becomes 0
+ * and carries into the digit before it, a carry past the first digit adds
+ * a digit "1" (9 -> 10, 99 -> 100). Nine steps in ten change one digit.
+ * (A host test compares the text with format_decimal of seq.)
+ */
+static void seq_step(void)
+{
+	trace.seq++;
+	unsigned i = SEQ_DIGITS - 1;
+	while (i >= SEQ_DIGITS - trace.seq_len && trace.seq_text[i] == '9') {
+		trace.seq_text[i] = '0';
+		if (i == 0)
+			return; /* 2^64 events: not reached */
+		i--;
+	}
+	if (i < SEQ_DIGITS - trace.seq_len) {
+		trace.seq_text[i] = '1';
+		trace.seq_len++;
+	} else {
+		trace.seq_text[i]++;
+	}
+}
+
+/* Writes "SEQ prefix.event fields" with the next sequence number; prefix
+ * is prefix_len bytes long. */
+static void event_line(const char *prefix, size_t prefix_len,
+		       const char *event, const char *fields, va_list ap)
 {
 	char buf[TRACE_LINE_MAX];
 	if (!trace.sink || trace.finished)
 		return;
-	trace.seq++;
+	seq_step();
 	if (trace.seq == trace.break_at && trace.sink->breakpoint)
 		trace.sink->breakpoint();
 	/*
 	 * "SEQ prefix.event", the start of every line. The plain version is
 	 * format(buf, sizeof buf, "%lu %s.%s", trace.seq, prefix, event);
 	 * parsing those three conversions was a third of a line's cost, so
-	 * the same bytes are written directly (a host test compares the two).
+	 * the same bytes are written directly (a host test compares the two):
+	 * the number's text from seq_step, the prefix by its known length
+	 * (at most 20 + 1 + a category's name: far from the line's end).
 	 */
-	size_t n = format_decimal(buf, sizeof buf, trace.seq);
-	buf[n++] = ' '; /* a number of at most 20 digits: room for one more */
-	n = put_text(buf, n, sizeof buf, prefix);
-	if (n + 1 < sizeof buf)
-		buf[n++] = '.';
+	size_t n = 0;
+	for (unsigned i = SEQ_DIGITS - trace.seq_len; i < SEQ_DIGITS; i++)
+		buf[n++] = trace.seq_text[i];
+	buf[n++] = ' ';
+	for (size_t i = 0; i < prefix_len; i++)
+		buf[n++] = prefix[i];
+	buf[n++] = '.';
 	n = put_text(buf, n, sizeof buf, event);
 	if (fields && fields[0]) {
 		buf[n++] = ' ';
@@ -254,7 +301,8 @@ void trace_event(enum trace_category cat, const char *event,
 		return;
 	va_list ap;
 	va_start(ap, fields);
-	event_line(category_names[cat], event, fields, ap);
+	event_line(category_names[cat], category_lengths[cat], event, fields,
+		   ap);
 	va_end(ap);
 }
 
@@ -265,7 +313,7 @@ static void error_line(status_t st, const char *fn, const char *fields,
 	char with_fn[TRACE_LINE_MAX];
 	format(with_fn, sizeof with_fn, "fn=%s%s%s", fn ? fn : "-",
 	       fields && fields[0] ? " " : "", fields ? fields : "");
-	event_line("err", status_name(st), with_fn, ap);
+	event_line("err", 3, status_name(st), with_fn, ap);
 }
 
 status_t trace_error(status_t st, const char *fields, ...)
@@ -290,7 +338,7 @@ void trace_warn(const char *what, const char *fields, ...)
 {
 	va_list ap;
 	va_start(ap, fields);
-	event_line("warn", what, fields, ap);
+	event_line("warn", 4, what, fields, ap);
 	va_end(ap);
 }
 

@@ -31,6 +31,15 @@ void vm_leaves_write(struct ptp *pool, pte_t *e, vaddr_t va, paddr_t pa,
 		     const paddr_t *pas, uint64_t n, uint64_t unit,
 		     uint64_t flags)
 {
+	if (n == 1) { /* the loop below for one entry, without its run search */
+		paddr_t first = pas ? pas[0] : pa;
+		*e = pte_make(first, flags);
+		trace_vm_map(pool->id, va, first, 1,
+			     unit == PAGE_SIZE ? "4K" : "2M", pte_flags(*e),
+			     e->raw);
+		pool->mapped_pages += unit / PAGE_SIZE;
+		return;
+	}
 	uint64_t i = 0;
 	while (i < n) {
 		paddr_t first = pas ? pas[i] : pa + i * unit;

@@ -91,6 +91,40 @@ static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 	*out = up;
 	return up >= va;
 }
+
+/*
+ * vm_find_free's loop over the entries of a page table's span when any
+ * page may start the free stretch (no alignment): the same steps, counted
+ * in entries. `end` is the entry just past the last page the candidate
+ * needs (the candidate is then entry end - pages, which may lie in an
+ * earlier table: the stretch began there). A free entry just before end
+ * completes the stretch; a mapped entry k moves the candidate to k + 1.
+ * So an entry costs a load, a test and one comparison, not its bounds
+ * against the candidate. The caller checks that the candidate still fits
+ * below hi (the page-table span is cut at hi, so inside it a candidate
+ * too close to hi is never completed).
+ * Returns true if found at *cand; false: go on with the next span.
+ */
+static bool vm_find_in_table(const struct vm_span *s, vaddr_t *cand,
+			     uint64_t pages)
+{
+	uint64_t k = *cand > s->va ? (*cand - s->va) >> PAGE_SHIFT : 0;
+	uint64_t end = (*cand + pages * PAGE_SIZE - s->va) >> PAGE_SHIFT;
+	const pte_t *entry = s->entry;
+	bool found = false;
+	for (uint64_t n = s->n; k < n; k++) {
+		if (!pte_present(entry[k])) {
+			if (k + 1 == end) {
+				found = true; /* entries up to end are free */
+				break;
+			}
+			continue;
+		}
+		end = k + 1 + pages; /* the candidate: the page after k */
+	}
+	*cand = s->va + ((end - pages) << PAGE_SHIFT);
+	return found;
+}
 /* LAB 4 end */
 
 /*
@@ -131,6 +165,15 @@ status_t vm_find_free(struct ptp *pool, vaddr_t lo, vaddr_t hi,
 	if (ok)
 		vm_span_start(&s, pool, cand, hi - 1);
 	while (ok && vm_span_next(&s)) {
+		if (s.level == PT_LEVEL_PT && align == PAGE_SIZE) {
+			if (vm_find_in_table(&s, &cand, pages)) {
+				*out = cand;
+				return STATUS_OK;
+			}
+			/* as below: a candidate that no longer fits ends it */
+			ok = cand >= lo && cand - lo <= (hi - lo) - size;
+			continue;
+		}
 		uint64_t step = PT_LEVEL_SIZE(s.level);
 		vaddr_t va = s.va;
 		for (unsigned k = 0; k < s.n; k++, va += step) {

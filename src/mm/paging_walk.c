@@ -12,14 +12,19 @@
 pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level)
 {
 	pte_t *table = vm_table(pool, pool->pa);
-	for (int l = PT_LEVEL_PML4;; l--) {
-		pte_t *e = &table[PT_INDEX(va, l)];
-		if (l == stop || !pte_present(*e) || vm_entry_is_leaf(*e, l)) {
-			*level = l;
-			return e;
-		}
-		table = vm_table(pool, pte_addr(*e));
+	int l = PT_LEVEL_PML4;
+	/* At most three steps down: the compiler unrolls them, so each
+	 * level's shift and leaf test are constants (a one-page call's walk
+	 * is most of its cost). */
+#pragma GCC unroll 4
+	for (; l > stop; l--) {
+		pte_t e = table[PT_INDEX(va, l)];
+		if (!pte_present(e) || vm_entry_is_leaf(e, l))
+			break; /* nothing below: this entry is the answer */
+		table = vm_table(pool, pte_addr(e));
 	}
+	*level = l;
+	return &table[PT_INDEX(va, l)];
 }
 
 /* ---- the cached walk ------------------------------------------------------ */
@@ -158,14 +163,8 @@ bool vm_span_next(struct vm_span *s)
 
 /* ---- checks --------------------------------------------------------------- */
 
-static bool vm_in_recursive_slot(vaddr_t va, vaddr_t last)
-{
-	vaddr_t lo = RECURSIVE_BASE, hi = RECURSIVE_BASE + PML4_SLOT_SIZE - 1;
-	return va <= hi && last >= lo;
-}
-
-status_t vm_check_range(struct ptp *pool, vaddr_t va, uint64_t pages,
-			uint64_t unit)
+status_t vm_check_range_in_order(struct ptp *pool, vaddr_t va,
+				 uint64_t pages, uint64_t unit)
 {
 	unsigned as = pool ? pool->id : 0;
 	if (!pool || !pool->live)

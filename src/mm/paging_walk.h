@@ -164,8 +164,47 @@ static inline void vm_span_skip(struct vm_span *s, vaddr_t va)
  * that borrows the kernel half). Writes the err event of the first
  * failure, naming the current call (TRACE_CALL).
  */
-status_t vm_check_range(struct ptp *pool, vaddr_t va, uint64_t pages,
-			uint64_t unit);
+status_t vm_check_range_in_order(struct ptp *pool, vaddr_t va,
+				 uint64_t pages, uint64_t unit);
+
+static inline bool vm_in_recursive_slot(vaddr_t va, vaddr_t last)
+{
+	vaddr_t lo = RECURSIVE_BASE, hi = RECURSIVE_BASE + PML4_SLOT_SIZE - 1;
+	return va <= hi && last >= lo;
+}
+
+/*
+ * True only if every check of vm_check_range_in_order passes: the usual
+ * request, answered with a few tests instead of a dozen (inline, so a
+ * call's constant count and unit fold away). Given no wrap (last >= va),
+ * "va and last canonical and in one half" is "last below USER_END" for
+ * the user half and "va at or above the kernel half's start" for the
+ * kernel's. A false answer proves nothing: the checks then run in their
+ * order, so a failure gets its own status and err event.
+ */
+static inline bool vm_range_plainly_ok(const struct ptp *pool, vaddr_t va,
+				       uint64_t pages, uint64_t unit)
+{
+	vaddr_t last = va + pages * PAGE_SIZE - 1;
+	if (!pool || !pool->live || pages == 0 ||
+	    pages > (~0ull >> PAGE_SHIFT) || last < va ||
+	    ((va | pages * PAGE_SIZE) & (unit - 1)))
+		return false;
+	if (vm_is_user(va))
+		return last < USER_END;
+	return va >= ~(USER_END - 1) && !pool->shares_kernel_half &&
+	       !vm_in_recursive_slot(va, last);
+}
+
+/* The checks every paging call makes of its range: the quick answer,
+ * else the checks in order. */
+static inline status_t vm_check_range(struct ptp *pool, vaddr_t va,
+				      uint64_t pages, uint64_t unit)
+{
+	if (vm_range_plainly_ok(pool, va, pages, unit))
+		return STATUS_OK;
+	return vm_check_range_in_order(pool, va, pages, unit);
+}
 
 /* Unmaps [va, va + pages*4K) (paging_unmap.c). No checks: callers have
  * checked the request, and no page in it is pinned. */

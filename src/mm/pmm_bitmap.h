@@ -89,6 +89,10 @@ static inline void pmm_bitmap_mark(uint64_t page, bool handed)
 	*word = handed ? *word | bit : *word & ~bit;
 }
 
+/* True if every bit of [first, first + n) is set in map (pmm_bitmap.used
+ * or pmm_bitmap.handed): a word at a time, for a batch free's runs. */
+bool pmm_bitmap_all_set(const uint64_t *map, uint64_t first, uint64_t n);
+
 /* The lowest free page >= page, or PMM_NONE. O(1). */
 uint64_t pmm_bitmap_next_free(uint64_t page);
 

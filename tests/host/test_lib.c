@@ -91,6 +91,28 @@ Test(trace, header_metadata_and_numbered_events)
 			 "2 vm.map va=0x2000\n");
 }
 
+/* The sequence number is counted up as text (trace.c's seq_step): every
+ * line's number equals printf's of its count, across each carry (9 -> 10,
+ * 99 -> 100, 1999 -> 2000), and a new trace starts again at 1. */
+Test(trace, sequence_numbers_count_up_in_decimal_across_every_carry)
+{
+	for (int run = 0; run < 2; run++) {
+		host_trace_start_mask(1u << TRACE_PMM);
+		for (unsigned long i = 1; i <= 10001; i++) {
+			host_trace_clear();
+			trace_event(TRACE_PMM, "set", "n=%lu", i);
+			char want[64];
+			snprintf(want, sizeof want, "%lu pmm.set n=%lu\n", i, i);
+			cr_assert_str_eq(host_trace_text(), want);
+		}
+		trace_error_in(STATUS_BUSY, "f", "x=1");
+		cr_assert(strstr(host_trace_text(), "\n10002 err.busy fn=f x=1\n"),
+			  "%s", host_trace_text());
+		trace_warn("w", "y=2");
+		cr_assert(strstr(host_trace_text(), "\n10003 warn.w y=2\n"));
+	}
+}
+
 Test(trace, crc32_is_the_ieee_check_value)
 {
 	/* The standard check value of CRC-32/ISO-HDLC, as zlib.crc32 gives. */

@@ -1,6 +1,8 @@
 /* test_paging.c - map, unmap, protect, translate (src/mm/paging*.c). */
 #include "paging_fixture.h"
 
+#include "paging_change.h"
+#include "paging_walk.h"
 #include "trace.h"
 
 #define VA 0x40000000ull /* 1 GiB: a PML4 slot, PDPT and PD of its own */
@@ -331,4 +333,74 @@ Test(paging, a_range_walk_skips_empty_slots_whole)
 	cr_assert_eq(vm_unmap(pool, slot, 1ull << 27), STATUS_OK);
 	cr_assert_eq(pool->used, 2);
 	cr_assert_eq(host_cpu.invlpg_count, 1, "only the mapped page");
+}
+
+/*
+ * vm_check_range answers the usual request with a quick test
+ * (vm_range_plainly_ok) before its checks in order. Over requests at every
+ * edge (each half's ends, the hole, the recursive slot, the top of the
+ * space, units of 4 KiB and 2 MiB, counts up to a wrap), its status must
+ * be the one of the checks in order, written out here as the contract
+ * in paging_walk.h says, on a pool of each kind.
+ */
+static status_t checks_in_order(const struct ptp *pool, vaddr_t va,
+				uint64_t pages, uint64_t unit)
+{
+	if (!pool || !pool->live)
+		return STATUS_INVALID_ARG;
+	if (pages == 0)
+		return STATUS_ZERO_COUNT;
+	if (va % unit || (pages * PAGE_SIZE) % unit)
+		return STATUS_UNALIGNED;
+	bool canonical = va < USER_END || va >= 0xFFFF800000000000ull;
+	if (!canonical)
+		return STATUS_NON_CANONICAL;
+	vaddr_t last = va + pages * PAGE_SIZE - 1;
+	if (pages > (~0ull >> PAGE_SHIFT) || last < va)
+		return STATUS_WRAP;
+	bool user = va < USER_END;
+	if (user ? last >= USER_END : last < 0xFFFF800000000000ull)
+		return STATUS_NON_CANONICAL;
+	if ((va <= RECURSIVE_BASE + PML4_SLOT_SIZE - 1 && last >= RECURSIVE_BASE) ||
+	    (pool->shares_kernel_half && !user))
+		return STATUS_OUT_OF_RANGE;
+	return STATUS_OK;
+}
+
+Test(paging, range_checks_quick_answer_equals_the_checks_in_order)
+{
+	struct ptp *kernel = fix_pool(64), *space;
+	cr_assert_eq(ptp_create(8, PTP_UNMODIFIABLE, &space), STATUS_OK);
+	vm_share_kernel_half(space, kernel);
+	const vaddr_t edges[] = {
+		0, USER_END, 0xFFFF800000000000ull, RECURSIVE_BASE,
+		RECURSIVE_BASE + PML4_SLOT_SIZE, 0xFFFFFFFF80000000ull, 0,
+	};
+	const int64_t nudges[] = { 0, 1, -1, 4096, -4096, -8192, 0x200000,
+				   -0x200000, 0x1000000 };
+	const uint64_t counts[] = { 0, 1, 2, 511, 512, 513, 1ull << 20,
+				    1ull << 36, 1ull << 52, ~0ull >> PAGE_SHIFT,
+				    (~0ull >> PAGE_SHIFT) + 1, ~0ull };
+	const uint64_t units[] = { PAGE_SIZE, 0x200000 };
+	struct ptp *pools[] = { kernel, space, NULL };
+	size_t n = 0;
+	host_trace_off();
+	for (size_t e = 0; e < sizeof edges / sizeof *edges; e++)
+		for (size_t d = 0; d < sizeof nudges / sizeof *nudges; d++)
+			for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
+				for (size_t u = 0; u < 2; u++)
+					for (size_t p = 0; p < 3; p++) {
+						vaddr_t va = edges[e] + (uint64_t)nudges[d];
+						status_t want = checks_in_order(
+							pools[p], va, counts[c], units[u]);
+						status_t got = vm_check_range(
+							pools[p], va, counts[c], units[u]);
+						cr_assert_eq(got, want,
+							     "va=%#lx n=%#lx unit=%#lx pool %zu: got %s want %s",
+							     va, counts[c], units[u], p,
+							     status_name(got), status_name(want));
+						n += got == STATUS_OK;
+					}
+	cr_assert_gt(n, 100, "the quick answer was tried (%zu accepted)", n);
+	cr_assert_eq(ptp_destroy(space), STATUS_OK);
 }

@@ -93,6 +93,20 @@ Test(find, errors_are_distinct)
 	cr_assert_eq(host_trace_count("err."), 6);
 }
 
+/* The first aligned va in [lo, hi) with n unmapped pages, candidate by
+ * candidate; 0 if none. */
+static vaddr_t brute_force_first_fit(struct ptp *pool, vaddr_t lo, vaddr_t hi,
+				     uint64_t n, uint64_t align)
+{
+	for (vaddr_t c = lo; c + n * PAGE_SIZE <= hi; c += align * PAGE_SIZE) {
+		enum vm_range_state s;
+		vm_range_state(pool, c, n, &s);
+		if (s == VM_RANGE_NONE)
+			return c;
+	}
+	return 0;
+}
+
 /* Random mappings in a 4 MiB window; the answer must be the first fit a
  * brute-force scan finds. */
 Test(find, agrees_with_a_brute_force_first_fit)
@@ -106,20 +120,62 @@ Test(find, agrees_with_a_brute_force_first_fit)
 		uint64_t n = 1 + rand() % 40, align = 1u << (rand() % 5);
 		vaddr_t got;
 		status_t st = vm_find_free(pool, B, B + 0x400000, n, align, &got);
-		vaddr_t want = 0;
-		for (vaddr_t c = B; c + n * PAGE_SIZE <= B + 0x400000;
-		     c += align * PAGE_SIZE) {
-			enum vm_range_state s;
-			vm_range_state(pool, c, n, &s);
-			if (s == VM_RANGE_NONE) {
-				want = c;
-				break;
-			}
-		}
+		vaddr_t want = brute_force_first_fit(pool, B, B + 0x400000, n,
+						     align);
 		if (!want)
 			cr_assert_eq(st, STATUS_NOT_FOUND);
 		else
 			cr_assert_eq(got, want, "round %d n=%lu align=%lu", round,
 				     n, align);
 	}
+}
+
+/* Unaligned requests take their own loop through a page table's entries
+ * (vm_find_in_table): windows that start and end inside tables, stretches
+ * that run on into the next table or stop at hi, 2 MiB pages and absent
+ * tables on the way; the answer must be a brute-force scan's first fit. */
+Test(find, unaligned_requests_agree_with_a_brute_force_first_fit)
+{
+	struct ptp *pool = fix_pool(256);
+	host_trace_off();
+	srand(11);
+	/* A 2 MiB page at B + 6 MiB: a leaf above the page tables. */
+	cr_assert_eq(vm_map_range(pool, B + 0x600000, 0x200000, 512,
+				  PTE_P | PTE_PS), STATUS_OK);
+	for (int round = 0; round < 400; round++) {
+		vaddr_t va = B + (uint64_t)(rand() % 2048) * PAGE_SIZE;
+		if (round % 3 == 0)
+			vm_unmap(pool, va, 1);
+		else if (va < B + 0x600000)
+			vm_map(pool, va, 0x1000000, PTE_P);
+		vaddr_t lo = B + (uint64_t)(rand() % 1500) * PAGE_SIZE;
+		vaddr_t hi = lo + (uint64_t)(1 + rand() % 2600) * PAGE_SIZE;
+		uint64_t n = 1 + (round % 7 == 0 ? rand() % 700 : rand() % 12);
+		vaddr_t got = 0;
+		status_t st = vm_find_free(pool, lo, hi, n, round % 2, &got);
+		vaddr_t want = brute_force_first_fit(pool, lo, hi, n, 1);
+		if (!want)
+			cr_assert_eq(st, STATUS_NOT_FOUND, "round %d: got %#lx",
+				     round, got);
+		else
+			cr_assert_eq(got, want, "round %d lo=%#lx hi=%#lx n=%lu: got %#lx want %#lx",
+				     round, lo, hi, n, got, want);
+	}
+}
+
+/* A page mapped near hi at the end of a page table, and no table after
+ * it: the candidate past that page does not fit below hi, so it must not
+ * be completed by the absent table beyond (whose entry reaches past hi). */
+Test(find, a_candidate_past_hi_is_not_completed_by_an_absent_table)
+{
+	struct ptp *pool = fix_pool(64);
+	vaddr_t t = B + 0x200000; /* the end of the page table of B */
+	cr_assert_eq(vm_map(pool, t - 2 * PAGE_SIZE, 0x1000000, PTE_P),
+		     STATUS_OK);
+	vaddr_t got = 0;
+	cr_assert_eq(vm_find_free(pool, t - 4 * PAGE_SIZE, t + 2 * PAGE_SIZE,
+				  4, 1, &got), STATUS_NOT_FOUND, "got %#lx", got);
+	cr_assert_eq(vm_find_free(pool, t - 4 * PAGE_SIZE, t + 3 * PAGE_SIZE,
+				  4, 1, &got), STATUS_OK);
+	cr_assert_eq(got, t - PAGE_SIZE);
 }

@@ -369,6 +369,126 @@ Test(pmm, free_batch_with_one_bad_page_frees_nothing)
 	cr_assert_eq(pmm_free_batch(pages, 3), STATUS_OK);
 }
 
+/*
+ * pmm_free_batch checks, unmarks and frees a run of consecutive addresses
+ * at a time; the plain algorithm does it page by page. Random lists of
+ * runs, some crossing into bad pages (freed, reserved, never allocated,
+ * the hole, past the end, unaligned, listed twice), must get the plain
+ * algorithm's answer, computed here from what each page is: the same
+ * status and the same err line (the first bad page in list order), and a
+ * failure must leave the maps as they were.
+ */
+#define BLOCK_PAGES 256 /* allocated from FIRST_FREE; some freed again */
+
+static bool in_block(paddr_t pa)
+{
+	return pa >= FIRST_FREE && pa < FIRST_FREE + BLOCK_PAGES * PAGE_SIZE;
+}
+
+/* What free_check_pa says of one page, from the machine's layout. */
+static status_t plain_page_status(paddr_t pa, const bool *freed)
+{
+	if (pa & (PAGE_SIZE - 1))
+		return STATUS_UNALIGNED;
+	if (pa < 1 * MIB || pa >= 16 * MIB || (pa >= HOLE_BASE && pa < HOLE_END))
+		return STATUS_OUT_OF_RANGE;
+	if (pa < FIRST_FREE)
+		return STATUS_RESERVED; /* the kernel and the bitmap */
+	if (!in_block(pa))
+		return STATUS_NOT_ALLOCATED;
+	return freed[(pa - FIRST_FREE) / PAGE_SIZE] ? STATUS_DOUBLE_FREE
+						      : STATUS_OK;
+}
+
+/* A run's first address: mostly in the block, sometimes elsewhere. */
+static paddr_t some_run_start(unsigned r)
+{
+	switch (r % 10) {
+	case 0: return 1 * MIB + (r / 10 % 20) * PAGE_SIZE; /* reserved */
+	case 1: return HOLE_BASE - (r / 10 % 4) * PAGE_SIZE; /* into the hole */
+	case 2: return 16 * MIB - (r / 10 % 3) * PAGE_SIZE;  /* past the end */
+	case 3: return FIRST_FREE + (r / 10 % BLOCK_PAGES) * PAGE_SIZE + 8;
+	case 4: return FIRST_FREE + (BLOCK_PAGES - 2 + r / 10 % 3) * PAGE_SIZE;
+	default: return FIRST_FREE + (r / 10 % BLOCK_PAGES) * PAGE_SIZE;
+	}
+}
+
+Test(pmm, free_batch_by_runs_answers_as_page_by_page)
+{
+	srand(17);
+	for (int trial = 0; trial < 400; trial++) {
+		machine();
+		paddr_t base;
+		cr_assert_eq(pmm_alloc_contiguous(BLOCK_PAGES, 0, 1, PMM_TEST,
+						  &base), STATUS_OK);
+		cr_assert_eq(base, FIRST_FREE);
+		bool freed[BLOCK_PAGES] = { false };
+		for (int k = 0; k < 3; k++) { /* a few pages freed already */
+			unsigned at = (unsigned)rand() % BLOCK_PAGES;
+			if (!freed[at])
+				cr_assert_eq(pmm_free_page(base + at * PAGE_SIZE),
+					     STATUS_OK);
+			freed[at] = true;
+		}
+		bool clean = trial % 2 == 0; /* half the lists from good runs */
+		paddr_t list[48];
+		size_t n = 0;
+		while (n < 40) {
+			unsigned r = (unsigned)rand();
+			paddr_t pa = clean ? base + (r / 10 % BLOCK_PAGES) * PAGE_SIZE
+					   : some_run_start(r);
+			size_t len = 1 + (unsigned)rand() % 8;
+			for (size_t j = 0; j < len && n < 40; j++)
+				list[n++] = pa + j * PAGE_SIZE;
+		}
+		if (clean) { /* keep only pages that can be freed, once each */
+			size_t m = 0;
+			for (size_t i = 0; i < n; i++) {
+				bool dup = false;
+				for (size_t j = 0; j < m; j++)
+					dup |= list[j] == list[i];
+				if (!dup && plain_page_status(list[i], freed) == STATUS_OK)
+					list[m++] = list[i];
+			}
+			n = m;
+			if (trial % 4 == 0 && n > 2)
+				{ list[n] = list[n / 2]; n++; } /* one listed twice */
+		}
+		if (n == 0)
+			continue;
+		status_t want = STATUS_OK;
+		size_t at = 0;
+		for (size_t i = 0; want == STATUS_OK && i < n; i++)
+			if ((want = plain_page_status(list[i], freed)) != STATUS_OK)
+				at = i;
+		for (size_t i = 0; want == STATUS_OK && i < n; i++)
+			for (size_t j = 0; j < i && want == STATUS_OK; j++)
+				if (list[i] == list[j]) {
+					want = STATUS_DOUBLE_FREE;
+					at = i;
+				}
+		if (want == STATUS_OK) {
+			uint64_t before = free_pages();
+			cr_assert_eq(pmm_free_batch(list, n), STATUS_OK);
+			cr_assert_eq(free_pages(), before + n);
+			for (size_t i = 0; i < n; i++)
+				cr_assert(!pmm_is_used(list[i]));
+			continue;
+		}
+		EXPECT_FAIL(pmm_free_batch(list, n), want, "pmm_free_batch");
+		char line[120];
+		snprintf(line, sizeof line, "err.%s fn=pmm_free_batch pa=%#lx index=%zu",
+			 status_name(want), list[at], at);
+		host_trace_clear();
+		pmm_free_batch(list, n);
+		const char *got = host_trace_last(" err.");
+		cr_assert(got && strstr(got, line) &&
+			  strlen(strstr(got, line)) == strlen(line) +
+			  (got[strlen(got) - 1] == '\n'),
+			  "trial %d: want %s, got %s", trial, line, got);
+	}
+}
+
 /* ---- contiguous -------------------------------------------------------------- */
 
 Test(pmm, alloc_contiguous_is_first_fit_and_honours_alignment)
