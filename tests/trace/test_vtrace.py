@@ -162,6 +162,36 @@ class Bitmap(Base):
         out = self.assertCaught(ev, "pmm-double-set")
         self.assertIn(f"page 0x801000 is already used (set by event {i + 1}, why=kalloc)", out)
 
+    def test_a_run_over_a_used_page_names_it_short_or_long(self):
+        # pmm_set writes runs shorter than SHORT_RUN pages from ready-made
+        # ones, longer runs afresh: both must find the first used page.
+        for n, pa in ((2, 0x1ff000), (100, 0x1c0000)):
+            ev = self.events()
+            i = gen.index_of(ev, "pmm.set pa=0x200000")
+            ev.insert(i + 1, f"pmm.set pa={pa:#x} n={n} why=alloc")
+            out = self.assertCaught(ev, "pmm-double-set")
+            self.assertIn(f"page 0x200000 is already used (set by event {i + 1}, why=kernel)", out)
+
+    def test_a_long_run_freed_twice_is_found_and_the_pages_above_it_stay_put(self):
+        # pmm_clear writes runs of SHORT_RUN pages or more afresh: the run
+        # must keep its length (a page used above it stays where it was).
+        ev = self.events()
+        i = gen.index_of(ev, "pmm.set pa=0x200000")
+        ev[i + 1:i + 1] = ["pmm.set pa=0x1100000 n=1 why=alloc",
+                           "pmm.set pa=0x1000000 n=100 why=alloc",
+                           "pmm.clear pa=0x1063000 n=1 why=free",
+                           "pmm.clear pa=0x1000000 n=99 why=free",
+                           "pmm.clear pa=0x1100000 n=1 why=free"]
+        rc, out, _ = check(ev)
+        self.assertEqual(rc, 0, out)
+        ev.insert(i + 5, "pmm.set pa=0x1100000 n=1 why=alloc")
+        out = self.assertCaught(ev, "pmm-double-set")
+        self.assertIn(f"page 0x1100000 is already used (set by event {i + 2}, why=alloc)", out)
+        del ev[i + 5]
+        ev[i + 4] = "pmm.clear pa=0x1000000 n=100 why=free"
+        out = self.assertCaught(ev, "pmm-double-clear")
+        self.assertIn(f"page 0x1063000 is already free (cleared by event {i + 4})", out)
+
     def test_double_free_is_found(self):
         ev = self.events()
         i = gen.index_of(ev, "pmm.clear pa=0x800000")

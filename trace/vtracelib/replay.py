@@ -26,6 +26,12 @@ SCHEMA = schema.load()
 REASONS = SCHEMA.reason_names
 REASON_CODES = {name: i + 1 for i, name in enumerate(REASONS)}  # names as str and as bytes
 REASON_BYTE = [bytes((code,)) for code in range(256)]  # code -> its byte in the bitmap
+# The runs of the usual sizes, made once: a run of n free pages (b"\0" * n),
+# and of n pages used for a reason (REASON_BYTE[code] * n), n < SHORT_RUN.
+# A bitmap write of a ready-made run costs half a fresh one's.
+SHORT_RUN = 64
+FREE_RUN = [bytes(n) for n in range(SHORT_RUN)]
+USED_RUNS = {}  # code -> [REASON_BYTE[code] * n for n < SHORT_RUN], made at its first use
 ENDED_NORMALLY = ("ok", "fail")
 
 
@@ -286,7 +292,7 @@ class Replay(VmState, AllocState, ProcState, SwapState):
             return
         a, n = r
         why = self.why
-        if why.count(b"\0", a, a + n) != n:
+        if not why.startswith(FREE_RUN[n] if n < SHORT_RUN else bytes(n), a):  # not all free
             p = next(i for i in range(a, a + n) if why[i])
             self.find_at(seq, line, "pmm-double-set", f"page {p * PAGE:#x} is already used "
                          f"(set by event {self.setter[p]}, why={self.reason(p)})")
@@ -296,7 +302,12 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         if code > 255:  # what bytes((code,)) says: a byte a page holds 255 reasons
             self.garbled(seq, line, ValueError("bytes must be in range(0, 256)"))
             return
-        why[a:a + n] = REASON_BYTE[code] * n
+        if n < SHORT_RUN:
+            runs = USED_RUNS.get(code) or USED_RUNS.setdefault(
+                code, [REASON_BYTE[code] * k for k in range(SHORT_RUN)])
+            why[a:a + n] = runs[n]
+        else:
+            why[a:a + n] = REASON_BYTE[code] * n
         self.setter[a:a + n] = [seq] * n
         self.free -= n
         used = self.usable - self.free
@@ -309,7 +320,7 @@ class Replay(VmState, AllocState, ProcState, SwapState):
             return
         a, n = r
         why = self.why
-        p = why.find(b"\0", a, a + n)
+        p = why.find(0, a, a + n)
         if p >= 0:
             self.find_at(seq, line, "pmm-double-clear", f"page {p * PAGE:#x} is already free "
                          f"(cleared by event {self.setter[p]})")
@@ -323,7 +334,7 @@ class Replay(VmState, AllocState, ProcState, SwapState):
             self.frames_freed(a, n)
         if values[2] == b"usable":
             self.usable += n
-        why[a:a + n] = bytes(n)
+        why[a:a + n] = FREE_RUN[n] if n < SHORT_RUN else bytes(n)
         self.setter[a:a + n] = [seq] * n
         self.free += n
         if self.unmapped:
