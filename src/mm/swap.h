@@ -42,6 +42,7 @@ struct swap_page {
 	struct uvm *u;
 	uint64_t va;
 	bool zero; /* came by demand-zero and not swapped since: D decides */
+	uint8_t age; /* aging's history of A, newest in bit 7 (aging only) */
 };
 
 /*
@@ -63,7 +64,7 @@ enum swap_verdict { SWAP_KEEP, SWAP_SKIP, SWAP_EVICT };
 unsigned swap_resident(void);
 enum swap_verdict swap_look(unsigned i, bool second_chance);
 
-/* Turns swapping on: policy "clock" or "fifo", at most frames resident
+/* Turns swapping on: policy "clock", "fifo" or "aging", at most frames resident
  * pages (0: SWAP_MAX_FRAMES), and reclaim whenever fewer than low_water
  * physical pages are free (0: no low-water mark). NO_DISK (or DISK_ERROR)
  * leaves it off; INVALID_ARG for an unknown policy, frames over

@@ -211,6 +211,31 @@ Test(swap, fifo_evicts_the_oldest_whatever_its_a_bit)
 	cr_assert(pte_present(*leaf(HEAP + PAGE_SIZE)));
 }
 
+/* Aging keeps the page used in more of the last rounds. Three frames,
+ * pages 0 1 2 3 0 2 1 touched in that order: at the last fault page 2's
+ * history is 0xa0 (used before two of the three choices), page 3's 0x40
+ * (once), page 0's 0x80: 3 goes. The clock, whose hand finds every A bit
+ * set, goes a whole turn and takes page 2, the one just used. */
+static void touch_in_order(const char *policy)
+{
+	static const unsigned order[] = { 0, 1, 2, 3, 0, 2, 1 };
+	setup(8, 3, policy, 4);
+	for (unsigned i = 0; i < sizeof order / sizeof order[0]; i++)
+		cr_assert(UVM_FAULT_FIXED(touch(HEAP + order[i] * PAGE_SIZE, (uint8_t)i)));
+}
+
+Test(swap, aging_evicts_the_page_used_least_lately_where_the_clock_cannot_tell)
+{
+	touch_in_order("aging");
+	cr_assert(swap_entry(leaf(HEAP + 3 * PAGE_SIZE)->raw), "page 3, used once, went");
+	cr_assert(pte_present(*leaf(HEAP + 2 * PAGE_SIZE)), "page 2, used twice, stayed");
+	cr_assert(pte_present(*leaf(HEAP + 1 * PAGE_SIZE)), "the page just brought back");
+	cr_assert_eq(peek(HEAP + 3 * PAGE_SIZE), 3, "page 3 comes back with its byte");
+	touch_in_order("clock");
+	cr_assert(swap_entry(leaf(HEAP + 2 * PAGE_SIZE)->raw), "the clock took page 2");
+	cr_assert(pte_present(*leaf(HEAP + 3 * PAGE_SIZE)));
+}
+
 Test(swap, a_full_swap_kills_the_fault)
 {
 	setup(1, 1, "clock", 3);
