@@ -31,6 +31,7 @@ import test_vtrace_view  # noqa: E402
 import test_vtrace_tlb  # noqa: E402
 import test_vtrace_proc  # noqa: E402
 import test_vtrace_swap  # noqa: E402
+import test_vtrace_fast  # noqa: E402
 
 
 class Frame(Base):
@@ -764,7 +765,7 @@ def main():
     names = [a for a in sys.argv[1:] if a != "--tap"]
     loader = unittest.TestLoader()
     tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view, test_vtrace_tlb,
-                      test_vtrace_proc, test_vtrace_swap)
+                      test_vtrace_proc, test_vtrace_swap, test_vtrace_fast)
              for s in loader.loadTestsFromModule(m) for t in s]
     tests = [t for t in tests if not names or any(n in t.id() for n in names)]
     failed = 0

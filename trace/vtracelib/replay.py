@@ -12,6 +12,7 @@ Categories disabled in the trace (#cats) switch off the rules that need
 their events: without pmm there is no bitmap, without vm no mappings.
 Processes, faults and copy-on-write counts are procstate.py's.
 """
+import re
 from array import array
 
 from . import schema
@@ -33,6 +34,45 @@ SHORT_RUN = 64
 FREE_RUN = [bytes(n) for n in range(SHORT_RUN)]
 USED_RUNS = {}  # code -> [REASON_BYTE[code] * n for n < SHORT_RUN], made at its first use
 ENDED_NORMALLY = ("ok", "fail")
+
+
+def pmm_row_pattern():
+    """The regex whose findall over a piece of a plain trace gives a row a
+    line, for take_pmm_rows: (seq, set, pa, n, why) of a line
+    `SEQ pmm.set|pmm.clear pa=.. n=.. why=..` whose values have the shapes
+    of pmm.clear's decoder (set is b"set" for pmm.set, b"" for pmm.clear);
+    (seq, b"", b"", b"", b"") for another event line, five b"" for any
+    other line. A reason (pmm.set's why) is a word too (pmm.clear's):
+    take_pmm_rows takes a pmm.set only with a reason of the schema."""
+    pmm_set, pmm_clear = SCHEMA.spec("pmm.set"), SCHEMA.spec("pmm.clear")
+    assert pmm_set.keys == pmm_clear.keys == ["pa", "n", "why"], "the rows' keys"
+    assert pmm_set.types[:2] == pmm_clear.types[:2] and pmm_clear.required == 3
+    keys = pmm_clear.decoder.pattern.encode("ascii")  # pa=(..) n=(..) why=(..)
+    return re.compile(rb"^(?:([1-9][0-9]*) (?:pmm\.(?:(set)|clear) %s$|.*)|.*)$" % keys,
+                      re.MULTILINE)
+
+
+PMM_ROWS = pmm_row_pattern()
+RUN_LENGTH = {b"%d" % n: n for n in range(1, SHORT_RUN)}  # n as a line writes it -> n
+# pmm.set's why (bytes) -> its runs, for the schema's reasons only: a reason
+# a trace makes up is checked by the line's decoder (frame-schema).
+SET_RUNS = {name.encode("ascii"): [REASON_BYTE[code] * n for n in range(SHORT_RUN)]
+            for code, name in enumerate(REASONS, 1) if code < 256}
+# pa as a line writes it (bytes, "0x..") -> its page number, for the
+# page-aligned addresses met: a lookup costs a tenth of int(pa, 16).
+PAGE_OF = {}
+PAGE_OF_MAX = 1 << 16  # addresses kept; more are converted each time
+
+
+def page_of(pa):
+    """The page number of an address as a line writes it (b"0x.."), None
+    if it is not page-aligned (PAGE_OF, made at its first use)."""
+    number = int(pa, 16)
+    if number % PAGE:
+        return None
+    if len(PAGE_OF) < PAGE_OF_MAX:
+        PAGE_OF[pa] = number // PAGE
+    return number // PAGE
 
 
 def text_error(x):
@@ -340,6 +380,70 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         if self.unmapped:
             for p in range(a, a + n):
                 self.unmapped.pop(p, None)
+
+    # --- pmm: the fast path beside pmm_set and pmm_clear --------------------
+    # A trace is mostly pmm.set and pmm.clear. Their handlers above are the
+    # rules; calling them costs as much as their work (two calls a line, the
+    # values through a tuple). For a plain trace (tracefile.parse_plain) the
+    # lines of a piece come as rows (PMM_ROWS.findall) and take_pmm_rows
+    # applies a run of them in one loop. It takes a row only where the
+    # handler would find nothing and would change just what it changes
+    # here; at any other row it stops, and the parser gives that line to the
+    # general path, which finds what is wrong. tests/trace/test_vtrace_fast.py
+    # reads traces both ways and compares findings and state.
+
+    def pmm_rows(self):
+        """What tracefile.Trace.rows_entry hands the parser: (findall, take)."""
+        return PMM_ROWS.findall, self.take_pmm_rows
+
+    def take_pmm_rows(self, rows, i, end, last):
+        """Applies rows[i:end], numbered last + 1, last + 2, ... (the parser
+        checked it), while each is a pmm.set or pmm.clear of 1 to
+        SHORT_RUN - 1 pages inside the bitmap, page-aligned, all free (set,
+        with a reason of the schema) or all used (clear), and no rule but
+        the bitmap's looks at it: no tlb-late check pending (reduced) and,
+        for a clear, nothing a page could still belong to (pmm_clear's cow,
+        pool, table, mapping, stale entry, frame and leak checks). Returns
+        the first row it did not take."""
+        if self.reduced or not self.pages:
+            return i
+        why, setter, pages = self.why, self.setter, self.pages
+        free, usable, peak = self.free, self.usable, self.peak_used
+        clear_plain = not (self.cow or self.pool_of or self.tables or self.refs or
+                           self.stale_pa or self.frame_as or self.unmapped)
+        for i in range(i, end):
+            _, is_set, pa, n, reason = rows[i]
+            n = RUN_LENGTH.get(n)  # None also for a row that is not pmm.set or pmm.clear
+            if n is None:
+                break
+            a = PAGE_OF.get(pa)
+            if a is None:
+                a = page_of(pa)
+                if a is None:
+                    break
+            if a + n > pages:
+                break
+            if is_set:
+                runs = SET_RUNS.get(reason)
+                if runs is None or not why.startswith(FREE_RUN[n], a):
+                    break
+                why[a:a + n] = runs[n]
+                free -= n
+                if usable - free > peak:
+                    peak = usable - free
+            else:
+                if not clear_plain or why.find(0, a, a + n) >= 0:
+                    break
+                if reason == b"usable":
+                    usable += n
+                why[a:a + n] = FREE_RUN[n]
+                free += n
+            last += 1
+            setter[a:a + n] = [last] * n
+        else:
+            i = end
+        self.free, self.usable, self.peak_used = free, usable, peak
+        return i
 
     def freeing_in_use(self, seq, line, a, n):
         """Rule 3: a page freed must not be mapped, a table or a pool page.

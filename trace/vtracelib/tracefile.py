@@ -122,6 +122,17 @@ class Trace:
             take(event_of(spec, seq, values, line, lineno))
         return make_event
 
+    def rows_entry(self):
+        """The sink's fast path over a piece of a plain trace, if it has one
+        (Replay.pmm_rows), else None: (findall, take). findall(data, start,
+        end) gives a row a line of data[start:end], its first item the
+        line's sequence number (b"" for a line without one); take(rows, i,
+        end, last) takes rows[i:end], numbered last + 1, last + 2, ..., while
+        it can, and returns the first row it did not take. The rows it
+        leaves go their usual way (parse_plain)."""
+        rows = getattr(self.sink, "pmm_rows", None)
+        return rows() if rows is not None else None
+
     def seq_finding(self, e, expected):
         what = (f"{e.seq - expected} event(s) missing" if e.seq > expected
                 else "numbered backwards")
@@ -183,10 +194,10 @@ CHUNK = 1 << 16  # bytes
 
 def chunks(data):
     """The lines of data as split_lines cuts them (without CR stripping), in
-    pieces of about CHUNK bytes: (offset of the piece, its lines). Lines of
-    one piece at a time: their memory is used again for the next piece,
-    where a million lines at once would each take fresh memory, which costs
-    more than the rest of reading them."""
+    pieces of about CHUNK bytes: (offset of the piece, offset of its end,
+    its lines). Lines of one piece at a time: their memory is used again
+    for the next piece, where a million lines at once would each take fresh
+    memory, which costs more than the rest of reading them."""
     start, size = 0, len(data)
     while start < size:
         end = data.find(b"\n", start + CHUNK)
@@ -194,7 +205,7 @@ def chunks(data):
         lines = data[start:end].split(b"\n")
         if lines[-1] == b"":
             lines.pop()
-        yield start, lines
+        yield start, end, lines
         start = end
 
 
@@ -275,7 +286,7 @@ def plain(data):
     """True if the whole input is ASCII, without CR, every line within
     LINE_MAX: then parse_plain reads it with the same results, faster."""
     return data.isascii() and b"\r" not in data and \
-        all(max(map(len, lines)) + 1 <= LINE_MAX for _, lines in chunks(data))
+        all(max(map(len, lines)) + 1 <= LINE_MAX for _, _, lines in chunks(data))
 
 
 def parse_plain(t, data):
@@ -284,16 +295,33 @@ def parse_plain(t, data):
     the usual case) and that comes in sequence goes straight to its entry
     (Trace.entry: a replay's handler, or the list of events), without
     decoding the line or checking its frame again; any other line takes
-    parse_text_line. The CRC of the bytes before the end record is one
-    call (every line before it is CRC'd but an "@end" line that is not an
-    end record). The lines are read a piece at a time (chunks)."""
+    parse_text_line. Before that, a piece whose lines are all events
+    numbered in order goes as rows to the sink's fast path, if it has one
+    (Trace.rows_entry), and only the lines it leaves come here. The CRC of
+    the bytes before the end record is one call (every line before it is
+    CRC'd but an "@end" line that is not an end record). The lines are read
+    a piece at a time (chunks)."""
     skipped = []  # (offset, length) of the "@end" lines that are not the end record
     fast = {}     # event name (bytes) -> (its decoder's fullmatch, its entry)
+    rows_entry = None  # the sink's (findall, take), once the first event came
     last, count = t.last, t.count
     lineno = 0
     get = fast.get  # the loop's names bound once: a local is cheaper than a lookup
-    for start, lines in chunks(data):
-        for j, line in enumerate(lines):
+    for start, end, lines in chunks(data):
+        n_lines, rows, first = len(lines), None, last + 1
+        if rows_entry is not None:
+            rows = rows_entry[0](data, start, end)
+            if not in_sequence(rows, n_lines, first):
+                rows = None
+        j = 0
+        while j < n_lines:
+            if rows is not None and last == first + j - 1:  # line j is event last + 1
+                taken = rows_entry[1](rows, j, n_lines, last) - j
+                last, count, j = last + taken, count + taken, j + taken
+                if j == n_lines:
+                    break
+            line = lines[j]
+            j += 1
             try:
                 seq, name, rest = line.split(b" ", 2)
             except ValueError:  # fewer than three words: not the usual event line
@@ -305,32 +333,41 @@ def parse_plain(t, data):
                 if values is not None:
                     last += 1
                     count += 1
-                    take(last, values.groups(), line, lineno + j + 1)
+                    take(last, values.groups(), line, lineno + j)
                     continue
             t.last, t.count = last, count
             if line.startswith(b"@end"):
-                offset = start + sum(map(len, lines[:j])) + j  # bytes before the line
+                offset = start + sum(map(len, lines[:j - 1])) + j - 1  # bytes before the line
                 crc = crc_before(data, offset, skipped)
-                if end_found(t, line_count(data), parse_end(t, line, lineno + j + 1, crc)):
+                if end_found(t, line_count(data), parse_end(t, line, lineno + j, crc)):
                     return
                 skipped.append((offset, len(line) + 1))
-            elif lineno + j:
-                parse_text_line(t, line.decode("ascii"), lineno + j + 1)
+            elif lineno + j - 1:
+                parse_text_line(t, line.decode("ascii"), lineno + j)
             last, count = t.last, t.count
             if not fast and t.count:  # the first event came: its consumer exists
                 fast.update((spec.name.encode("ascii"), (spec.byte_decoder.fullmatch, t.entry(spec)))
                             for spec in SCHEMA.events.values() if spec.byte_decoder is not None)
-        lineno += len(lines)
+                rows_entry = t.rows_entry()
+        lineno += n_lines
     t.last, t.count = last, count
+
+
+def in_sequence(rows, n, first):
+    """True if rows[:n] are numbered first, first + 1, ... (each row's first
+    item, its line's sequence number): n event lines in order."""
+    return b" ".join([row[0] for row in rows[:n]]) == \
+        " ".join(map(str, range(first, first + n))).encode("ascii")
 
 
 def crc_before(data, offset, skipped):
     """The CRC of data[:offset] without the skipped (start, length) parts."""
+    view = memoryview(data)  # its slices are not copies
     crc, at = 0, 0
     for start, n in skipped:
-        crc = zlib.crc32(data[at:start], crc)
+        crc = zlib.crc32(view[at:start], crc)
         at = start + n
-    return zlib.crc32(data[at:offset], crc)
+    return zlib.crc32(view[at:offset], crc)
 
 
 def parse_end(t, raw, lineno, crc):
