@@ -40,9 +40,10 @@ INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot -iquote src/proc \
 	-iquote src/user -iquote $(GEN)
 WARNINGS   := -Wall -Wextra -Werror
 # -fdebug-prefix-map and no nasm debug records: the kernel's ELF is the
-# same file wherever the tree is (GRUB places the boot information after
-# reading it, so its size shows in boot.start mbi=, and traces must not
-# depend on the folder of the checkout).
+# same file wherever the tree is (the cross-check's kernel.id is its
+# SHA-256). The ISO gets a copy without symbols or debug records (tests/vm),
+# and each part of the kernel has a slot of fixed size (src/boot/linker.ld),
+# so no address in a trace moves with the size of the code.
 KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARNINGS) $(INCLUDES) \
 	-ffreestanding -mno-red-zone -mcmodel=kernel -fno-pic \
 	-mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
@@ -124,6 +125,14 @@ $(BUILD)/kernel/%.o: %.asm $(GEN_H) | $(BUILD)/.deps
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJ) $(PREBUILT_KERNEL) src/boot/linker.ld
 	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) $(PREBUILT_KERNEL) -o $@ -lgcc
+
+# The same kernel with every part grown by more than a page
+# (tests/layout/grown.c): the runner suite boots it and expects the
+# default trace byte for byte (docs/boot.md, "The kernel's layout").
+$(BUILD)/layout/kernel-grown.elf: $(KERNEL_OBJ) $(PREBUILT_KERNEL) src/boot/linker.ld tests/layout/grown.c
+	@mkdir -p $(dir $@)
+	$(KERNEL_CC) $(KERNEL_CFLAGS) -c tests/layout/grown.c -o $(BUILD)/layout/grown.o
+	$(KERNEL_CC) $(KERNEL_LDFLAGS) $(KERNEL_OBJ) $(PREBUILT_KERNEL) $(BUILD)/layout/grown.o -o $@ -lgcc
 
 # --- user programs (src/user/, docs/user.md) --------------------------------
 # Freestanding static ELF files linked at USER_BASE with the tiny libc

@@ -303,9 +303,10 @@ higher_half_entry:
 ; The kernel stack, with one guard page under it. Once the kernel runs on its
 ; own page table pool the guard page is left unmapped, so an overflow faults
 ; at a known address and the page-fault handler (on its own IST stack)
-; reports it as a stack overflow instead of corrupting memory.
-section .bss
-align 4096
+; reports it as a stack overflow instead of corrupting memory. Its own
+; section, placed by linker.ld after the data slot, at the same address in
+; every build.
+section .kernel_stack nobits alloc write align=4096
 global kernel_stack_guard, kernel_stack_top
 kernel_stack_guard: resb 4096
 kernel_stack:       resb 16384
