@@ -96,8 +96,13 @@ static inline bool vm_walk_cache_holds(const struct ptp *pool, vaddr_t va)
 static inline pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop,
 			     int *level)
 {
-	if (stop > PT_LEVEL_PD || !vm_walk_cache_holds(pool, va))
-		return vm_walk_plain(pool, va, stop, level);
+	if (stop > PT_LEVEL_PD || !vm_walk_cache_holds(pool, va)) {
+		/* (through a local: the caller's level then needs no memory) */
+		int plain_level;
+		pte_t *e = vm_walk_plain(pool, va, stop, &plain_level);
+		*level = plain_level;
+		return e;
+	}
 	pte_t *pd = pool->walk_cache.pd;
 	/* The plain walk's last steps, from the cached page directory. */
 	pte_t e = pd[PT_INDEX(va, PT_LEVEL_PD)];
