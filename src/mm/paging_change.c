@@ -3,6 +3,7 @@
  * entry write, CR3 load and invalidation, each followed by its event.
  */
 #include "paging_change.h"
+#include "paging_walk.h"
 
 #include "layout.h"
 #include "paging.h"
@@ -24,6 +25,7 @@ void vm_table_detach(pte_t *parent, paddr_t parent_pa, unsigned index,
 {
 	paddr_t pa = pte_addr(parent[index]);
 	parent[index].raw = 0;
+	vm_walk_forget(); /* a cached page directory may be this table's */
 	trace_pt_free(pa, level, parent_pa, index);
 }
 
@@ -117,6 +119,7 @@ void vm_share_kernel_half(struct ptp *to, const struct ptp *from)
 	trace_pt_share(to->pa, from->pa, RECURSIVE_SLOT + 1,
 		       PT_ENTRIES - RECURSIVE_SLOT - 1);
 	to->shares_kernel_half = true;
+	vm_walk_forget(); /* the kernel half's directories may be new */
 }
 
 void vm_set_recursive(struct ptp *pool)

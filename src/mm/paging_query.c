@@ -93,16 +93,22 @@ static bool vm_align_up(vaddr_t va, uint64_t align, vaddr_t *out)
 }
 
 /*
- * vm_find_free's loop over the entries of a page table's span when any
- * page may start the free stretch (no alignment): the same steps, counted
- * in entries. `end` is the entry just past the last page the candidate
- * needs (the candidate is then entry end - pages, which may lie in an
- * earlier table: the stretch began there). A free entry just before end
- * completes the stretch; a mapped entry k moves the candidate to k + 1.
- * So an entry costs a load, a test and one comparison, not its bounds
- * against the candidate. The caller checks that the candidate still fits
- * below hi (the page-table span is cut at hi, so inside it a candidate
- * too close to hi is never completed).
+ * vm_find_free's search through a page table's span when any page may
+ * start the free stretch (no alignment), counted in entries. `end` is the
+ * entry just past the last page the candidate needs (the candidate is
+ * then entry end - pages, which may lie in an earlier table: the stretch
+ * began there); entries from the candidate up to k are known free. The
+ * plain way reads every entry from k on: a free entry just before end
+ * completes the stretch, a mapped entry j moves the candidate to j + 1.
+ *
+ * This one reads the entries up to end (or the table's end) from the last
+ * one down: the first mapped entry met, j - 1, rules out every candidate
+ * up to it at once (each of their stretches holds it), so the candidate
+ * becomes j without reading the entries below j - 1; the entries read
+ * above it are free. In a table with a page mapped every few pages, most
+ * entries are never read. Each entry is read at most once. The caller
+ * checks that the candidate still fits below hi (the span is cut at hi,
+ * so inside it a candidate too close to hi is never completed).
  * Returns true if found at *cand; false: go on with the next span.
  */
 static bool vm_find_in_table(const struct vm_span *s, vaddr_t *cand,
@@ -112,15 +118,19 @@ static bool vm_find_in_table(const struct vm_span *s, vaddr_t *cand,
 	uint64_t end = (*cand + pages * PAGE_SIZE - s->va) >> PAGE_SHIFT;
 	const pte_t *entry = s->entry;
 	bool found = false;
-	for (uint64_t n = s->n; k < n; k++) {
-		if (!pte_present(entry[k])) {
-			if (k + 1 == end) {
-				found = true; /* entries up to end are free */
-				break;
-			}
-			continue;
+	for (;;) {
+		uint64_t last = end < s->n ? end : s->n; /* read [k, last) */
+		uint64_t j = last;
+		while (j > k && !pte_present(entry[j - 1]))
+			j--;
+		if (j == k) { /* all free: complete, or on to the next span */
+			found = last == end;
+			break;
 		}
-		end = k + 1 + pages; /* the candidate: the page after k */
+		/* [j, last) is free and shorter than a stretch (end - k <=
+		 * pages): the candidate is j, its stretch not yet complete. */
+		k = last;
+		end = j + pages;
 	}
 	*cand = s->va + ((end - pages) << PAGE_SHIFT);
 	return found;

@@ -9,7 +9,9 @@
 #include "panic.h"
 #include "trace.h"
 
-pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level)
+uint64_t vm_walk_generation = 1;
+
+pte_t *vm_walk_plain(struct ptp *pool, vaddr_t va, int stop, int *level)
 {
 	pte_t *table = vm_table(pool, pool->pa);
 	int l = PT_LEVEL_PML4;
@@ -22,6 +24,11 @@ pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop, int *level)
 		if (!pte_present(e) || vm_entry_is_leaf(e, l))
 			break; /* nothing below: this entry is the answer */
 		table = vm_table(pool, pte_addr(e));
+		if (l - 1 == PT_LEVEL_PD) { /* for vm_walk's cache */
+			pool->walk_cache.generation = vm_walk_generation;
+			pool->walk_cache.region = va >> VM_PD_REGION_SHIFT;
+			pool->walk_cache.pd = table;
+		}
 	}
 	*level = l;
 	return &table[PT_INDEX(va, l)];

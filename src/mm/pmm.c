@@ -242,7 +242,8 @@ status_t pmm_alloc_page(enum pmm_reason why, paddr_t *out)
 	if (!out || (unsigned)why >= PMM_REASON_COUNT)
 		return trace_error_in(STATUS_INVALID_ARG, __func__, "why=%u",
 				      (unsigned)why);
-	uint64_t page = pmm_bitmap_take_lowest(why); /* take_run of one page */
+	/* take_run(pmm_bitmap_next_free(0), 1, why), inline (pmm_bitmap.h) */
+	uint64_t page = pmm_bitmap_take_lowest(why);
 	if (page == PMM_NONE)
 		return trace_error_in(STATUS_NO_MEMORY, __func__, "free=0");
 	*out = pmm_page_pa(page);
@@ -269,11 +270,27 @@ status_t pmm_alloc_run(enum pmm_reason why, uint64_t max, paddr_t *out,
 	return STATUS_OK;
 }
 
+/*
+ * True only if free_check_pa(pa) is STATUS_OK, without its search of the
+ * usable regions: a page the bitmap marks used that an allocator handed
+ * out is usable RAM (the allocators take free pages only, and only usable
+ * pages are ever free). A false answer proves nothing: the checks then run
+ * in their order, so a failure gets its own status.
+ */
+static inline bool free_plainly_ok(paddr_t pa)
+{
+	uint64_t page = pa / PAGE_SIZE;
+	return !(pa & PAGE_MASK) && page < pmm_bitmap.pages &&
+	       pmm_bitmap_is_used(page) && pmm_bitmap_is_handed(page);
+}
+
 status_t pmm_free_page(paddr_t pa)
 {
-	status_t st = free_check_pa(pa); /* a leaf, as pmm_alloc_page */
-	if (st != STATUS_OK)
-		return trace_error_in(st, __func__, "pa=%#lx", pa);
+	if (!free_plainly_ok(pa)) { /* the usual free: the quick answer */
+		status_t st = free_check_pa(pa); /* a leaf, as pmm_alloc_page */
+		if (st != STATUS_OK)
+			return trace_error_in(st, __func__, "pa=%#lx", pa);
+	}
 	pmm_bitmap_clear_page(pa / PAGE_SIZE, "free");
 	return STATUS_OK;
 }

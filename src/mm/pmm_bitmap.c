@@ -36,6 +36,7 @@ void pmm_bitmap_reset(uint64_t *storage, uint64_t pages)
 	b->used = storage;
 	b->handed = storage + b->words;
 	b->free = 0;
+	b->low_word = 0;
 	for (uint64_t k = 0; k < b->words; k++) {
 		b->used[k] = ~0ull;
 		b->handed[k] = 0;
@@ -63,10 +64,14 @@ static uint64_t word_mask(uint64_t first, uint64_t n)
 /*
  * Bitmap word k changed: bring the summary levels above it in step. The
  * climb stops at a level whose word's "not zero" answer did not change.
+ * A word that gets a free page below the hint moves the hint down to it
+ * (a word that turns full never breaks "every word below is full").
  */
-static void summary_update(uint64_t k)
+void pmm_bitmap_summary_update(uint64_t k)
 {
 	bool has_free = pmm_bitmap.used[k] != ~0ull;
+	if (has_free && k < pmm_bitmap.low_word)
+		pmm_bitmap.low_word = k;
 	for (int level = 1; level <= SUMMARY_LEVELS; level++) {
 		uint64_t w = k / BITS_PER_WORD;
 		uint64_t bit = 1ull << (k % BITS_PER_WORD);
@@ -98,7 +103,7 @@ static uint64_t map_write(uint64_t *map, uint64_t first, uint64_t n, bool set)
 		map[k] = set ? old | mask : old & ~mask;
 		changed += popcount(old ^ map[k]);
 		if (map == pmm_bitmap.used && (old == ~0ull) != (map[k] == ~0ull))
-			summary_update(k);
+			pmm_bitmap_summary_update(k);
 		first += take;
 		n -= take;
 	}
@@ -118,60 +123,29 @@ static uint64_t pmm_bitmap_write(uint64_t first, uint64_t n, bool used)
 	return changed;
 }
 
-/*
- * The single-page short path of the choke point (pmm_alloc_page and
- * pmm_free_page take it, and so does a run of one page): one word, one bit,
- * the summary only when the word turns full or stops being full. The same
- * check as a run's, the same event, the change made before it.
- */
-static inline void set_page(uint64_t page, enum pmm_reason why)
+/* Marks free page `page` used for why: pmm_bitmap_set_run's run of one. */
+static void set_page(uint64_t page, enum pmm_reason why)
 {
 	uint64_t k = page / BITS_PER_WORD, bit = 1ull << (page % BITS_PER_WORD);
 	uint64_t old = pmm_bitmap.used[k];
 	ASSERT(!(old & bit)); /* the page was free */
 	pmm_bitmap.used[k] = old | bit;
 	if ((old | bit) == ~0ull)
-		summary_update(k); /* the word's last free page went */
+		pmm_bitmap_summary_update(k); /* the word's last free page went */
 	pmm_bitmap.free--;
 	trace_pmm_set(pmm_page_pa(page), 1, why);
 }
 
-/* The lowest free page, or PMM_NONE: pmm_bitmap_next_free(0) straight down
- * the summary, with no start page to honour. Each level's lowest set bit
- * names the word of the level below that has a free page. */
-static inline uint64_t lowest_free(void)
+/* Straight down the summary: each level's lowest set bit names the word of
+ * the level below that has a free page. */
+uint64_t pmm_bitmap_lowest_word(void)
 {
-	if (summary3[0] == 0)
-		return PMM_NONE;
+	ASSERT(summary3[0] != 0); /* the caller saw a free page */
 	uint64_t k = __builtin_ctzll(summary3[0]);
 	k = k * BITS_PER_WORD + __builtin_ctzll(summary2[k]);
 	k = k * BITS_PER_WORD + __builtin_ctzll(summary1[k]);
-	return k * BITS_PER_WORD + __builtin_ctzll(~pmm_bitmap.used[k]);
-}
-
-uint64_t pmm_bitmap_take_lowest(enum pmm_reason why)
-{
-	uint64_t page = lowest_free();
-	if (page == PMM_NONE)
-		return PMM_NONE;
-	/* The handed mark first (it is no traced change): after set_page's
-	 * event only the page is still needed, so the call keeps one
-	 * register across the event instead of four. */
-	pmm_bitmap_mark(page, true);
-	set_page(page, why);
-	return page;
-}
-
-void pmm_bitmap_clear_page(uint64_t page, const char *why)
-{
-	uint64_t k = page / BITS_PER_WORD, bit = 1ull << (page % BITS_PER_WORD);
-	uint64_t old = pmm_bitmap.used[k];
-	ASSERT(old & bit); /* the page was used */
-	pmm_bitmap.used[k] = old & ~bit;
-	if (old == ~0ull)
-		summary_update(k); /* the word has a free page again */
-	pmm_bitmap.free++;
-	trace_pmm_clear(pmm_page_pa(page), 1, why);
+	pmm_bitmap.low_word = k;
+	return k;
 }
 
 void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why)

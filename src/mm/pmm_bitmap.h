@@ -24,7 +24,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "panic.h"
 #include "pmm.h"
+#include "trace.h"
 
 #define PMM_NONE (~0ull) /* "no such page" from the searches */
 #define PMM_WORD_BITS 64  /* pages a word of the maps covers */
@@ -35,9 +37,16 @@ struct pmm_bitmap {
 	uint64_t pages;   /* pages covered, from physical 0 */
 	uint64_t words;   /* 64-bit words of each map */
 	uint64_t free;    /* clear bits of used */
+	uint64_t low_word; /* a hint: no word below it has a free page */
 };
 
 extern struct pmm_bitmap pmm_bitmap;
+
+/* The physical address of a page number. */
+static inline paddr_t pmm_page_pa(uint64_t page)
+{
+	return (paddr_t)page << PAGE_SHIFT;
+}
 
 /* Bytes of storage (both maps) for a bitmap of `pages` pages. */
 uint64_t pmm_bitmap_bytes(uint64_t pages);
@@ -68,12 +77,70 @@ static inline bool pmm_bitmap_is_handed(uint64_t page)
 void pmm_bitmap_set_run(uint64_t first, uint64_t n, enum pmm_reason why);
 void pmm_bitmap_clear_run(uint64_t first, uint64_t n, const char *why);
 
-/* The single-page calls' short path, with a run's check and event (a run
- * of one takes it too): pmm_bitmap_take_lowest takes the lowest free page
- * for why (set_run of one page, then hand_out; returns it, or PMM_NONE and
- * changes nothing); pmm_bitmap_clear_page is clear_run of one page. */
-uint64_t pmm_bitmap_take_lowest(enum pmm_reason why);
-void pmm_bitmap_clear_page(uint64_t page, const char *why);
+/*
+ * The single-page calls' short path, with a run's check and event. Plainly,
+ * taking the lowest free page is
+ *
+ *         page = pmm_bitmap_next_free(0);
+ *         pmm_bitmap_set_run(page, 1, why);
+ *         pmm_bitmap_hand_out(page, 1);
+ *
+ * and freeing one is pmm_bitmap_clear_run(page, 1, why). These do the same,
+ * inline in pmm_alloc_page and pmm_free_page (their most frequent calls):
+ * one word, one bit, the summary only when the word turns full or stops
+ * being full, the same check, the same event, the change made before it.
+ *
+ * The lowest free page's word is found through low_word, a hint the
+ * summary keeps (pmm_bitmap_summary_update): every word below it is full,
+ * so if its own word has a free page, that word is the lowest with one and
+ * the summary's three levels need not be read; else pmm_bitmap_lowest_word
+ * reads them and moves the hint up.
+ */
+
+/* Word k of the bitmap turned full or stopped being full: brings the
+ * summary levels above it and low_word in step (the set and clear paths
+ * call it; nothing else changes the summary). */
+void pmm_bitmap_summary_update(uint64_t k);
+
+/* The lowest word with a free page, through the summary (the bitmap has a
+ * free page); low_word becomes it. */
+uint64_t pmm_bitmap_lowest_word(void);
+
+/* The lowest free page, marked used for why (one pmm.set) and handed out;
+ * PMM_NONE, changing nothing, if no page is free. */
+static inline uint64_t pmm_bitmap_take_lowest(enum pmm_reason why)
+{
+	if (pmm_bitmap.free == 0)
+		return PMM_NONE;
+	uint64_t k = pmm_bitmap.low_word;
+	uint64_t old = pmm_bitmap.used[k];
+	if (old == ~0ull) { /* the hint's word is full: ask the summary */
+		k = pmm_bitmap_lowest_word();
+		old = pmm_bitmap.used[k];
+	}
+	uint64_t bit = ~old & (old + 1); /* the word's lowest clear bit */
+	uint64_t page = k * PMM_WORD_BITS + (uint64_t)__builtin_ctzll(bit);
+	pmm_bitmap.handed[k] |= bit; /* no traced change: before the event */
+	pmm_bitmap.used[k] = old | bit;
+	if ((old | bit) == ~0ull)
+		pmm_bitmap_summary_update(k); /* the word's last free page went */
+	pmm_bitmap.free--;
+	trace_pmm_set(pmm_page_pa(page), 1, why);
+	return page;
+}
+
+/* pmm_bitmap_clear_run of one page. */
+static inline void pmm_bitmap_clear_page(uint64_t page, const char *why)
+{
+	uint64_t k = page / PMM_WORD_BITS, bit = 1ull << (page % PMM_WORD_BITS);
+	uint64_t old = pmm_bitmap.used[k];
+	ASSERT(old & bit); /* the page was used */
+	pmm_bitmap.used[k] = old & ~bit;
+	if (old == ~0ull)
+		pmm_bitmap_summary_update(k); /* the word has a free page again */
+	pmm_bitmap.free++;
+	trace_pmm_clear(pmm_page_pa(page), 1, why);
+}
 
 /* Marks n pages as handed out, or not (the handed map only; no event:
  * it is the allocator's own bookkeeping, not the truth about use). */
@@ -98,11 +165,5 @@ uint64_t pmm_bitmap_next_free(uint64_t page);
 
 /* The lowest used page in [page, limit), or limit if all are free. */
 uint64_t pmm_bitmap_next_used(uint64_t page, uint64_t limit);
-
-/* The physical address of a page number. */
-static inline paddr_t pmm_page_pa(uint64_t page)
-{
-	return (paddr_t)page << PAGE_SHIFT;
-}
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "cmdline.h"
 #include "layout.h"
+#include "paging_walk.h"
 #include "panic.h"
 #include "pmm.h"
 #include "string.h"
@@ -114,6 +115,7 @@ status_t ptp_destroy(struct ptp *pool)
 				   pool->pa);
 	trace_ptp_destroy(pool->id);
 	pool->live = false;
+	vm_walk_forget(); /* its tables go, and a new pool may take its place */
 	status_t st = pmm_free_region(pool->pa, pool->pages);
 	ASSERT(st == STATUS_OK); /* the pages were ours since ptp_create */
 	return STATUS_OK;
@@ -215,6 +217,7 @@ void ptp_seal(struct ptp *pool)
 void ptp_set_base(struct ptp *pool, void *ptr)
 {
 	pool->base = ptr;
+	vm_walk_forget(); /* cached table pointers are through the old base */
 }
 
 void ptp_dump(const struct ptp *pool)

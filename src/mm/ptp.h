@@ -49,6 +49,11 @@ struct ptp {
 	uint64_t hint;        /* where the next bitmap search starts */
 	bool shares_kernel_half; /* PML4 256..511 are the kernel's */
 	uint64_t mapped_pages;/* 4K pages mapped through this pool (stat.vm) */
+	struct {              /* vm_walk's cache (paging_walk.h); no truth */
+		uint64_t generation; /* valid while vm_walk_generation equals it */
+		vaddr_t region;      /* va >> VM_PD_REGION_SHIFT of the last walk */
+		pte_t *pd;           /* the page directory of that 1 GiB region */
+	} walk_cache;
 };
 
 /*

@@ -179,3 +179,35 @@ Test(find, a_candidate_past_hi_is_not_completed_by_an_absent_table)
 				  4, 1, &got), STATUS_OK);
 	cr_assert_eq(got, t - PAGE_SIZE);
 }
+
+/* vm_find_in_table reads a window's entries from its last one down and
+ * jumps past the first mapped one it meets: regular patterns (a page
+ * mapped every `period` pages, gaps of every length up to period - 1)
+ * across two page tables, requests that fit a gap exactly, miss it by one,
+ * or span the tables' border; each answer must be the brute-force scan's
+ * first fit. */
+Test(find, unaligned_requests_in_regularly_fragmented_tables_agree_with_a_brute_force_first_fit)
+{
+	for (uint64_t period = 2; period <= 6; period++) {
+		struct ptp *pool = fix_pool(64);
+		host_trace_off();
+		/* 1000 pages from B + 40 pages: into the second page table. */
+		for (uint64_t p = 0; p < 1000; p += period)
+			cr_assert_eq(vm_map(pool, B + (40 + p) * PAGE_SIZE,
+					    0x1000000, PTE_P), STATUS_OK);
+		for (uint64_t n = 1; n <= 2 * period + 1; n++)
+			for (uint64_t off = 0; off < 2 * period; off++) {
+				vaddr_t lo = B + (40 + off) * PAGE_SIZE;
+				vaddr_t hi = lo + 1100 * PAGE_SIZE;
+				vaddr_t got = 0;
+				status_t st = vm_find_free(pool, lo, hi, n, 1, &got);
+				vaddr_t want = brute_force_first_fit(pool, lo, hi,
+								     n, 1);
+				cr_assert_neq(want, 0);
+				cr_assert_eq(st, STATUS_OK);
+				cr_assert_eq(got, want,
+					     "period %lu n=%lu lo=%#lx: got %#lx want %#lx",
+					     period, n, lo, got, want);
+			}
+	}
+}

@@ -226,6 +226,33 @@ Test(pmm, alloc_page_skips_pages_a_contiguous_allocation_took)
 	cr_assert_eq(one, run + 7 * PAGE_SIZE, "the freed page comes back");
 }
 
+/* pmm_alloc_page looks first at the word of pmm_bitmap.low_word ("every
+ * word below is full"): a run or batch free in any word below it, the
+ * word just below included, must move the hint down. */
+Test(pmm, alloc_page_takes_pages_a_run_or_batch_free_gave_back_below_it)
+{
+	machine();
+	paddr_t first, pa;
+	cr_assert_eq(pmm_alloc_page(PMM_TEST, &first), STATUS_OK);
+	/* Fill up to three words past the first page, one page at a time. */
+	for (int i = 1; i < 3 * PMM_WORD_BITS; i++)
+		cr_assert_eq(pmm_alloc_page(PMM_TEST, &pa), STATUS_OK);
+	uint64_t hint = pmm_bitmap.low_word;
+	cr_assert_eq(hint, (pa / PAGE_SIZE) / PMM_WORD_BITS, "hint moved up");
+	/* Two pages of the word just below the hint's, as one run. */
+	paddr_t below = pmm_page_pa(hint * PMM_WORD_BITS - 4);
+	cr_assert_eq(pmm_free_region(below, 2), STATUS_OK);
+	cr_assert_eq(pmm_alloc_page(PMM_TEST, &pa), STATUS_OK);
+	cr_assert_eq(pa, below, "the run's first page comes back");
+	cr_assert_eq(pmm_alloc_page(PMM_TEST, &pa), STATUS_OK);
+	cr_assert_eq(pa, below + PAGE_SIZE, "then its second");
+	/* A batch of two pages further down, the first page among them. */
+	paddr_t batch[2] = { first, first + PAGE_SIZE };
+	cr_assert_eq(pmm_free_batch(batch, 2), STATUS_OK);
+	cr_assert_eq(pmm_alloc_page(PMM_TEST, &pa), STATUS_OK);
+	cr_assert_eq(pa, first, "the batch's lowest page comes back");
+}
+
 Test(pmm, alloc_page_crosses_the_hole_and_then_runs_out)
 {
 	machine();
