@@ -44,10 +44,10 @@ static const char two_digits[] =
 
 /*
  * Writes the digits of v in the given base so that they end just before
- * end; returns where they start (format.h). A function of its own, with no
- * struct out, so that the compiler keeps the output's length in a register.
+ * end; returns where they start. A function of its own, with no struct out,
+ * so that the compiler keeps the output's length in a register.
  */
-char *format_digits(uint64_t v, unsigned base, char *end)
+static char *digits_of(uint64_t v, unsigned base, char *end)
 {
 	char *d = end; /* filled from the end, lowest digit first */
 	if (base == 16) { /* a digit is 4 bits: shifts, no division */
@@ -179,7 +179,7 @@ size_t format_v(char *buf, size_t cap, const char *fmt, va_list ap)
 		}
 		if (base != 0) { /* v in base, padded to width with pad */
 			char digits[24];
-			char *d = format_digits(v, base, digits + sizeof digits);
+			char *d = digits_of(v, base, digits + sizeof digits);
 			int n = (int)(digits + sizeof digits - d);
 			if (prefix)
 				put_run(&o, "0x", 2);
@@ -197,7 +197,7 @@ size_t format_v(char *buf, size_t cap, const char *fmt, va_list ap)
 size_t format_decimal(char *buf, size_t cap, uint64_t v)
 {
 	char digits[24];
-	char *d = format_digits(v, 10, digits + sizeof digits);
+	char *d = digits_of(v, 10, digits + sizeof digits);
 	size_t n = (size_t)(digits + sizeof digits - d);
 	if (cap == 0)
 		return 0;

@@ -19,9 +19,5 @@ size_t format(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* format(buf, cap, "%lu", v) without parsing a format: the trace's fast path. */
 size_t format_decimal(char *buf, size_t cap, uint64_t v);
-/* The digits of v in base 10 or 16 (lowercase), written so that they end
- * just before end; returns where they start. No NUL, no bound: the caller
- * leaves room for 20 digits (16 in hex). */
-char *format_digits(uint64_t v, unsigned base, char *end);
 
 #endif

@@ -484,7 +484,7 @@ bool trace_parse_categories(const char *list, size_t len, uint32_t *mask,
  * where the plain version formats "pa=%#lx n=%lu why=%s" at run time.
  * The constant text's length is known when it is compiled, so it is a few
  * moves of immediate bytes; each writer below writes one type's value.
- * Those of a bounded length (hex at most 18 bytes, decimal 20, a reason
+ * Those of a bounded length (hex at most 18 bytes, decimal 21, a reason
  * 16) write without a bound check: the line's buffer has room for the
  * longest line (each emitter asserts it). put_word, for values of any
  * length, stops at FIELDS_END, and fields_end cuts there: the same bytes
@@ -501,7 +501,7 @@ static inline char *put_bytes(char *p, const char *s, size_t n)
 #define PUT_CONST(p, s) ((p) = put_bytes((p), (s), sizeof(s) - 1))
 
 #define HEX_MAX     18 /* "0x" and 16 digits */
-#define DECIMAL_MAX 20 /* 18446744073709551615 */
+#define DECIMAL_MAX 21 /* 18446744073709551615 and a NUL */
 #define REASON_SLOT 16 /* the bytes put_reason copies */
 
 /* "00" "01" ... "ff": the two hex digits of each byte, a row a high digit. */
@@ -514,12 +514,13 @@ static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2")
 	HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
 
 /*
- * An addr: "0x" and lowercase hex digits. The plain version is format's
- * %#lx: a digit a step from the lowest into a scratch buffer, then a copy.
- * Here the number of digits comes first, from the highest bit set (one
- * instruction: 67 - clz is the bit length rounded up to a whole digit),
- * and the digits go straight to their places from the lowest, a byte of v
- * (two digits) a step; an odd count ends with one digit.
+ * An addr, as format's %#lx: "0x" and lowercase digits, which format_v
+ * writes a digit a step from the lowest into a scratch buffer, then
+ * copies. Here the number of digits comes first, from the highest bit set
+ * (67 - clz is the bit length rounded up to a whole digit), and the
+ * digits go straight to their places from the lowest, a byte of v (two
+ * digits) a step; an odd count ends with one digit. Out of line: a
+ * hundred emitters call it.
  */
 static __attribute__((noinline)) char *put_hex(char *p, uint64_t v)
 {
@@ -536,31 +537,15 @@ static __attribute__((noinline)) char *put_hex(char *p, uint64_t v)
 	return end;
 }
 
-/*
- * A num in decimal (format's %lu). A count below 10, the usual n=1, is
- * one byte; a longer number is counted first, then its digits are written
- * back from its end by format_digits (two a step).
- */
-static char *put_decimal_long(char *p, uint64_t v);
-
+/* A num, as %lu: below 10 (the usual n=1) one byte, else format_decimal
+ * (it writes a NUL after the digits: DECIMAL_MAX counts it). */
 static inline char *put_decimal(char *p, uint64_t v)
 {
 	if (v < 10) {
 		*p = (char)('0' + v);
 		return p + 1;
 	}
-	return put_decimal_long(p, v);
-}
-
-/* Out of line: each emitter holds the short case only (the kernel has a
- * hundred emitters, and this loop in each of them was ~10 KiB). */
-static __attribute__((noinline)) char *put_decimal_long(char *p, uint64_t v)
-{
-	unsigned digits = 2;
-	for (uint64_t next = 100; digits < DECIMAL_MAX && v >= next; next *= 10)
-		digits++;
-	format_digits(v, 10, p + digits);
-	return p + digits;
+	return p + format_decimal(p, DECIMAL_MAX, v);
 }
 
 /*
