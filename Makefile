@@ -35,7 +35,8 @@ PYTHON     := python3
 
 # build/gen holds what trace/schemagen writes from src/lib/trace.schema.
 GEN        := $(BUILD)/gen
-GEN_H      := $(GEN)/trace_schema.h $(GEN)/trace_events.h $(GEN)/trace_schema.inc
+GEN_H      := $(GEN)/trace_schema.h $(GEN)/trace_events.h $(GEN)/trace_events.inc \
+	$(GEN)/trace_events_plain.h $(GEN)/trace_events_pairs.h $(GEN)/trace_schema.inc
 INCLUDES   := -iquote src/lib -iquote src/mm -iquote src/boot -iquote src/proc \
 	-iquote src/user -iquote $(GEN)
 WARNINGS   := -Wall -Wextra -Werror
