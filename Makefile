@@ -82,7 +82,7 @@ help:
 DEBIAN_PACKAGES := nasm bochs bochsbios vgabios bochs-term grub-pc-bin \
 	grub-common xorriso mtools qemu-system-x86 graphviz libcriterion-dev \
 	libclang-rt-14-dev llvm-14-tools clang-14 gcc make python3 chromium nodejs \
-	parallel gdb
+	parallel gdb ccache
 # The browser tests' npm packages (playwright-core, which drives Debian's
 # /usr/bin/chromium and downloads no browser), from the committed lock.
 BROWSER_NPM := tests/browser/node_modules/.package-lock.json
@@ -91,7 +91,9 @@ $(BROWSER_NPM): tests/browser/package-lock.json | $(BUILD)/.deps
 	@command -v npm >/dev/null || { SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null || exit 1; }
 	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
-$(BUILD)/.deps:
+# Checked again when the Makefile (and so the list) changes; everything
+# waits for it order-only, so that rebuilds nothing.
+$(BUILD)/.deps: Makefile
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
