@@ -346,3 +346,28 @@ Test(swap, a_low_water_mark_reclaims_when_free_memory_runs_low)
 	uvm_destroy(&u);
 	cr_assert(!swap_holds(&u));
 }
+
+/* The resident set's table holds SWAP_MAX_FRAMES pages. Full of pages that
+ * no policy may take (a fork shares them all), the fault of one more page
+ * is refused with err.table_full: nothing is evicted, the page is not
+ * mapped, and the table is neither overrun nor quietly left short. */
+Test(swap, a_full_resident_table_of_shared_pages_refuses_one_more)
+{
+	setup(8, SWAP_MAX_FRAMES, "clock", SWAP_MAX_FRAMES + 1);
+	for (uint64_t i = 0; i < SWAP_MAX_FRAMES; i++)
+		cr_assert_eq(touch(HEAP + i * PAGE_SIZE, (uint8_t)i), UVM_FIX_ZERO);
+	cr_assert_eq(swap_resident(), SWAP_MAX_FRAMES);
+	struct uvm child;
+	cr_assert_eq(uvm_create(&child, 2), STATUS_OK);
+	cr_assert_eq(uvm_fork(&u, &child), STATUS_OK);
+	host_trace_clear();
+	vaddr_t more = HEAP + SWAP_MAX_FRAMES * PAGE_SIZE;
+	cr_assert_eq(uvm_fault(&u, more, USER_W, TEXT, true), UVM_KILL_NO_MEMORY);
+	cr_assert_eq(host_trace_count(" err.table_full fn=swap_reclaim resident=1024"), 1);
+	cr_assert_eq(host_trace_count(" swap.evict "), 0);
+	cr_assert_eq(swap_resident(), SWAP_MAX_FRAMES);
+	pte_t *e = leaf(more);
+	cr_assert(!e || !pte_present(*e), "the page is not mapped");
+	cr_assert_eq(peek(HEAP + 5 * PAGE_SIZE), 5, "the shared pages are as they were");
+	uvm_destroy(&child);
+}
