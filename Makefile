@@ -91,9 +91,7 @@ $(BROWSER_NPM): tests/browser/package-lock.json | $(BUILD)/.deps
 	@command -v npm >/dev/null || { SUDO=$$([ $$(id -u) -eq 0 ] || echo sudo); \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null || exit 1; }
 	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent
-# Checked again when the Makefile (and so the list) changes; everything
-# waits for it order-only, so that rebuilds nothing.
-$(BUILD)/.deps: Makefile
+$(BUILD)/.deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

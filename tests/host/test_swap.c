@@ -348,20 +348,46 @@ Test(swap, a_low_water_mark_reclaims_when_free_memory_runs_low)
 }
 
 /* The resident set's table holds SWAP_MAX_FRAMES pages. Full of pages that
- * no policy may take (a fork shares them all), the fault of one more page
- * is refused with err.table_full: nothing is evicted, the page is not
- * mapped, and the table is neither overrun nor quietly left short. */
+ * no policy may take (forks share them all) and under pressure (the
+ * low-water mark), the table takes its last page (the mark gives way, as a
+ * cap does) and then refuses one more with err.table_full: nothing is
+ * evicted, the page is not mapped, and the table is neither overrun nor
+ * left a page short. */
 Test(swap, a_full_resident_table_of_shared_pages_refuses_one_more)
 {
-	setup(8, SWAP_MAX_FRAMES, "clock", SWAP_MAX_FRAMES + 1);
-	for (uint64_t i = 0; i < SWAP_MAX_FRAMES; i++)
+	fix_alloc(512);
+	frame_reset();
+	swap_reset();
+	disk_host_set(8 * 8, false);
+	static const uint8_t code[] = { 0x90, 0xc3 };
+	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
+	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
+	cr_assert_eq(uvm_add_heap_and_stack(&u, HEAP), STATUS_OK);
+	vaddr_t old;
+	cr_assert_eq(uvm_sbrk(&u, (SWAP_MAX_FRAMES + 1) * PAGE_SIZE, &old), STATUS_OK);
+	struct pmm_stats s;
+	pmm_get_stats(&s);
+	/* No pressure for the first SWAP_MAX_FRAMES - 1 pages, then the fork's
+	 * pool takes the free pages below the mark. */
+	uint64_t low = s.free_pages - (SWAP_MAX_FRAMES - 1) - 8;
+	cr_assert_eq(swap_init(0, low, "clock"), STATUS_OK);
+	for (uint64_t i = 0; i < SWAP_MAX_FRAMES - 1; i++)
 		cr_assert_eq(touch(HEAP + i * PAGE_SIZE, (uint8_t)i), UVM_FIX_ZERO);
-	cr_assert_eq(swap_resident(), SWAP_MAX_FRAMES);
+	cr_assert_eq(host_trace_count(" swap.evict "), 0);
 	struct uvm child;
 	cr_assert_eq(uvm_create(&child, 2), STATUS_OK);
 	cr_assert_eq(uvm_fork(&u, &child), STATUS_OK);
+	pmm_get_stats(&s);
+	cr_assert_lt(s.free_pages, low, "under pressure: %lu free", s.free_pages);
 	host_trace_clear();
-	vaddr_t more = HEAP + SWAP_MAX_FRAMES * PAGE_SIZE;
+	vaddr_t last = HEAP + (SWAP_MAX_FRAMES - 1) * PAGE_SIZE;
+	cr_assert_eq(uvm_fault(&u, last, USER_W, TEXT, true), UVM_FIX_ZERO,
+		     "the table's last page: every page must stay, the mark gives way");
+	cr_assert_eq(swap_resident(), SWAP_MAX_FRAMES);
+	struct uvm child2; /* shares the last page too */
+	cr_assert_eq(uvm_create(&child2, 3), STATUS_OK);
+	cr_assert_eq(uvm_fork(&u, &child2), STATUS_OK);
+	vaddr_t more = last + PAGE_SIZE;
 	cr_assert_eq(uvm_fault(&u, more, USER_W, TEXT, true), UVM_KILL_NO_MEMORY);
 	cr_assert_eq(host_trace_count(" err.table_full fn=swap_reclaim resident=1024"), 1);
 	cr_assert_eq(host_trace_count(" swap.evict "), 0);
@@ -369,5 +395,6 @@ Test(swap, a_full_resident_table_of_shared_pages_refuses_one_more)
 	pte_t *e = leaf(more);
 	cr_assert(!e || !pte_present(*e), "the page is not mapped");
 	cr_assert_eq(peek(HEAP + 5 * PAGE_SIZE), 5, "the shared pages are as they were");
+	uvm_destroy(&child2);
 	uvm_destroy(&child);
 }
