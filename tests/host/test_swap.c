@@ -20,22 +20,34 @@
 
 static struct uvm u;
 
-/* A booted kernel, a disk of `slots` pages, swap on with frames and
- * policy, and process 1 with `heap` pages of heap. */
-static void setup(uint64_t slots, uint64_t frames, const char *policy,
-		  uint64_t heap)
+/* A booted kernel with a disk of `slots` pages, swap still off. */
+static void machine(uint64_t slots)
 {
 	fix_alloc(512);
 	frame_reset();
 	swap_reset();
 	disk_host_set(slots * 8, false);
-	cr_assert_eq(swap_init(frames, 0, policy), STATUS_OK);
+}
+
+/* Process 1 (in u): two bytes of code and `heap` pages of heap. */
+static void process(uint64_t heap)
+{
 	static const uint8_t code[] = { 0x90, 0xc3 };
 	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
 	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
 	cr_assert_eq(uvm_add_heap_and_stack(&u, HEAP), STATUS_OK);
 	vaddr_t old;
 	cr_assert_eq(uvm_sbrk(&u, (int64_t)(heap * PAGE_SIZE), &old), STATUS_OK);
+}
+
+/* A booted kernel, a disk of `slots` pages, swap on with frames and
+ * policy, and process 1 with `heap` pages of heap. */
+static void setup(uint64_t slots, uint64_t frames, const char *policy,
+		  uint64_t heap)
+{
+	machine(slots);
+	cr_assert_eq(swap_init(frames, 0, policy), STATUS_OK);
+	process(heap);
 	host_trace_clear();
 }
 
@@ -318,16 +330,8 @@ Test(swap, fork_refuses_a_process_with_pages_in_swap)
  * memory falls below the mark, and it holds after every fault. */
 Test(swap, a_low_water_mark_reclaims_when_free_memory_runs_low)
 {
-	fix_alloc(512);
-	frame_reset();
-	swap_reset();
-	disk_host_set(64 * 8, false); /* 64 slots */
-	static const uint8_t code[] = { 0x90, 0xc3 };
-	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
-	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
-	cr_assert_eq(uvm_add_heap_and_stack(&u, HEAP), STATUS_OK);
-	vaddr_t old;
-	cr_assert_eq(uvm_sbrk(&u, 16 * PAGE_SIZE, &old), STATUS_OK);
+	machine(64);
+	process(16);
 	struct pmm_stats s;
 	pmm_get_stats(&s);
 	uint64_t low = s.free_pages - 4; /* room for 4 pages, then reclaim */
@@ -355,16 +359,8 @@ Test(swap, a_low_water_mark_reclaims_when_free_memory_runs_low)
  * left a page short. */
 Test(swap, a_full_resident_table_of_shared_pages_refuses_one_more)
 {
-	fix_alloc(512);
-	frame_reset();
-	swap_reset();
-	disk_host_set(8 * 8, false);
-	static const uint8_t code[] = { 0x90, 0xc3 };
-	cr_assert_eq(uvm_create(&u, 1), STATUS_OK);
-	cr_assert_eq(uvm_load(&u, TEXT, code, 2, 2, UVM_R | UVM_X), STATUS_OK);
-	cr_assert_eq(uvm_add_heap_and_stack(&u, HEAP), STATUS_OK);
-	vaddr_t old;
-	cr_assert_eq(uvm_sbrk(&u, (SWAP_MAX_FRAMES + 1) * PAGE_SIZE, &old), STATUS_OK);
+	machine(8);
+	process(SWAP_MAX_FRAMES + 1);
 	struct pmm_stats s;
 	pmm_get_stats(&s);
 	/* No pressure for the first SWAP_MAX_FRAMES - 1 pages, then the fork's
