@@ -66,10 +66,12 @@ void trace_event(enum trace_category cat, const char *event,
  * and, when it returns, the outer call is named again. So helpers never
  * carry a "const char *fn" parameter only to name their caller.
  */
-#define TRACE_CALL()                                                   \
+#define TRACE_CALL() TRACE_CALL_AS(__func__)
+/* The same for a helper that does an API function's work out of line. */
+#define TRACE_CALL_AS(name)                                            \
 	const char *trace_call_saved_                                  \
 		__attribute__((cleanup(trace_call_leave), unused)) =   \
-			trace_call_enter(__func__)
+			trace_call_enter(name)
 
 extern const char *trace_call_name; /* the current call; trace.c's */
 

@@ -8,11 +8,15 @@
 #include "paging_walk.h"
 #include "trace.h"
 
-status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
-		      uint64_t *flags)
+/* LAB 3 begin: helpers */
+/*
+ * vm_translate the whole way: the checks in their order, the walk, the
+ * answer. Out of line, so that vm_translate's usual case needs no frame.
+ */
+static __attribute__((noinline)) status_t
+translate_walk(struct ptp *pool, vaddr_t va, paddr_t *pa, uint64_t *flags)
 {
-	/* LAB 3 begin: vm_translate */
-	TRACE_CALL();
+	TRACE_CALL_AS("vm_translate");
 	status_t st = vm_check_range(pool, vm_align_down(va, PAGE_SIZE), 1,
 				     PAGE_SIZE);
 	if (st == STATUS_OK && !pa)
@@ -29,6 +33,29 @@ status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
 	if (flags)
 		*flags = pte_flags(*e);
 	return STATUS_OK;
+}
+/* LAB 3 end */
+
+status_t vm_translate(struct ptp *pool, vaddr_t va, paddr_t *pa,
+		      uint64_t *flags)
+{
+	/* LAB 3 begin: vm_translate */
+	/*
+	 * The usual question, answered with no call: a plain request whose
+	 * 4 KiB page the walk cache finds mapped. Any other goes the whole
+	 * way, which gives the same answer (and the err event of a failure).
+	 */
+	if (pa && vm_range_plainly_ok(pool, vm_align_down(va, PAGE_SIZE), 1,
+				      PAGE_SIZE)) {
+		pte_t *e = vm_walk_quick(pool, va);
+		if (e && pte_present(*e)) {
+			*pa = pte_addr(*e) + (va & (PAGE_SIZE - 1));
+			if (flags)
+				*flags = pte_flags(*e);
+			return STATUS_OK;
+		}
+	}
+	return translate_walk(pool, va, pa, flags);
 	/* LAB 3 end */
 }
 

@@ -69,8 +69,9 @@ pte_t *vm_walk_plain(struct ptp *pool, vaddr_t va, int stop, int *level);
 /*
  * vm_walk: the plain walk's answer, shortened by a cache of one entry a
  * pool, pool->walk_cache: the page directory of the 1 GiB region of the
- * last plain walk that went through one. A walk in the same region starts
- * at that page directory (two table reads instead of four). The cache is
+ * last plain walk that went through one. A walk to a page-table entry in
+ * the same region starts at that page directory (two table reads instead
+ * of four); any other walk is the plain one. The cache is
  * no truth: a page directory's place changes only when a table is
  * detached (vm_table_detach), a PML4's kernel half is shared again or a
  * pool is created, destroyed or seen through another window; each of
@@ -93,26 +94,37 @@ static inline bool vm_walk_cache_holds(const struct ptp *pool, vaddr_t va)
 	       pool->walk_cache.region == va >> VM_PD_REGION_SHIFT;
 }
 
+/*
+ * The cache's answer, with no call: va's page-table entry, when the cache
+ * holds va's region and that page-directory entry points to a page table
+ * in the pool's window; else NULL (the plain walk must answer). With it a
+ * fast path can answer without building a frame (vm_translate).
+ */
+static inline pte_t *vm_walk_quick(const struct ptp *pool, vaddr_t va)
+{
+	if (!vm_walk_cache_holds(pool, va))
+		return NULL;
+	pte_t e = pool->walk_cache.pd[PT_INDEX(va, PT_LEVEL_PD)];
+	paddr_t off = pte_addr(e) - pool->pa;
+	if (!pte_present(e) || vm_entry_is_leaf(e, PT_LEVEL_PD) ||
+	    off >= pool->pages * PAGE_SIZE)
+		return NULL;
+	return (pte_t *)(pool->base + off) + PT_INDEX(va, PT_LEVEL_PT);
+}
+
 static inline pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop,
 			     int *level)
 {
-	if (stop > PT_LEVEL_PD || !vm_walk_cache_holds(pool, va)) {
-		/* (through a local: the caller's level then needs no memory) */
-		int plain_level;
-		pte_t *e = vm_walk_plain(pool, va, stop, &plain_level);
-		*level = plain_level;
+	pte_t *e = stop == PT_LEVEL_PT ? vm_walk_quick(pool, va) : NULL;
+	if (e) {
+		*level = PT_LEVEL_PT;
 		return e;
 	}
-	pte_t *pd = pool->walk_cache.pd;
-	/* The plain walk's last steps, from the cached page directory. */
-	pte_t e = pd[PT_INDEX(va, PT_LEVEL_PD)];
-	if (stop == PT_LEVEL_PD || !pte_present(e) ||
-	    vm_entry_is_leaf(e, PT_LEVEL_PD)) {
-		*level = PT_LEVEL_PD;
-		return &pd[PT_INDEX(va, PT_LEVEL_PD)];
-	}
-	*level = PT_LEVEL_PT;
-	return &vm_table(pool, pte_addr(e))[PT_INDEX(va, PT_LEVEL_PT)];
+	/* (through a local: the caller's level then needs no memory) */
+	int plain_level;
+	e = vm_walk_plain(pool, va, stop, &plain_level);
+	*level = plain_level;
+	return e;
 }
 
 /* The cached walk: same answers as vm_walk, with the cache described at

@@ -59,6 +59,69 @@ Test(walk_cache, answers_as_the_plain_walk_over_pages_huge_pages_and_holes)
 }
 
 /*
+ * vm_translate answers from the cache without a call (vm_walk_quick):
+ * each question asked with the cache stale (the whole way) and again with
+ * it holding VA's region gets the same status, address, flags and err
+ * event. Offsets in a page, a 2 MiB page, an absent page in a present
+ * table, an absent page directory entry and a missing pa.
+ */
+Test(walk_cache, translate_answers_the_same_through_the_cache_as_without)
+{
+	/* (more than 2 MiB of pool: a 2 MiB page can lie over its pages, as
+	 * the kernel's direct map does, and look like a table in it) */
+	struct ptp *pool = fix_pool(1024);
+	paddr_t over_pool = vm_align_down(pool->pa + PAGE_SIZE_2M - 1,
+					  PAGE_SIZE_2M);
+	cr_assert_lt(over_pool - pool->pa, pool->pages * PAGE_SIZE);
+	cr_assert_eq(vm_map_range(pool, VA, PA, 3, FLAGS | PTE_NX), STATUS_OK);
+	cr_assert_eq(vm_map_range(pool, VA + 4 * PAGE_SIZE_2M, 0x400000, 512,
+				  FLAGS | PTE_PS), STATUS_OK);
+	cr_assert_eq(vm_map_range(pool, VA + 5 * PAGE_SIZE_2M, over_pool, 512,
+				  FLAGS | PTE_PS), STATUS_OK);
+	const vaddr_t probes[] = {
+		VA + 0x123, VA + 2 * PAGE_SIZE + 0xfff, VA + 3 * PAGE_SIZE,
+		VA + 4 * PAGE_SIZE_2M + 0x5678, VA + 5 * PAGE_SIZE_2M + 0x9abc,
+		VA + 7 * PAGE_SIZE_2M,
+	};
+	for (unsigned i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+		for (int with_pa = 0; with_pa < 2; with_pa++) {
+			status_t st[2];
+			paddr_t pa[2] = { 0, 0 };
+			uint64_t flags[2] = { 0, 0 };
+			char err[2][160];
+			for (int warm = 0; warm < 2; warm++) {
+				if (!warm)
+					vm_walk_forget();
+				else
+					pd_of(pool, VA); /* the cache holds VA */
+				host_trace_clear();
+				st[warm] = vm_translate(pool, probes[i],
+							with_pa ? &pa[warm] : NULL,
+							&flags[warm]);
+				const char *e = host_trace_last("err.");
+				/* (from the event's name on: not its number) */
+				snprintf(err[warm], sizeof err[warm], "%s",
+					 e ? strchr(e, ' ') : "none");
+			}
+			cr_assert_eq(st[1], st[0], "va %#lx pa %d", probes[i], with_pa);
+			cr_assert_eq(pa[1], pa[0], "va %#lx", probes[i]);
+			cr_assert_eq(flags[1], flags[0], "va %#lx", probes[i]);
+			cr_assert_str_eq(err[1], err[0], "va %#lx", probes[i]);
+		}
+	}
+	/* and the answers themselves */
+	paddr_t pa;
+	uint64_t flags;
+	cr_assert_eq(vm_translate(pool, VA + 2 * PAGE_SIZE + 0xfff, &pa, &flags),
+		     STATUS_OK);
+	cr_assert_eq(pa, PA + 2 * PAGE_SIZE + 0xfff);
+	cr_assert_eq(flags, FLAGS | PTE_NX);
+	cr_assert(vm_walk_cache_holds(pool, VA));
+	cr_assert_eq(vm_translate(pool, VA, NULL, NULL), STATUS_INVALID_ARG);
+	cr_assert(strstr(host_trace_last("err."), "fn=vm_translate"));
+}
+
+/*
  * The trap: VA's tables are freed, VA_NEXT (same PD and PT indices, one
  * PDPT entry further) takes the freed pages, VA gets new tables. A cache
  * still naming VA's old page directory would answer with VA_NEXT's page.
