@@ -47,11 +47,12 @@ struct bench_case {
  * The test is inline, so a check that passes costs the op a compare and a
  * branch, not a call with four arguments.
  */
-void bench_require(bool ok, const char *what, const char *file, int line);
+void bench_fail(const char *what, const char *file, int line)
+	__attribute__((noreturn, cold));
 #define BENCH_REQUIRE(cond)                                                    \
 	do {                                                                   \
 		if (__builtin_expect(!(cond), 0))                              \
-			bench_require(false, #cond, __FILE__, __LINE__);       \
+			bench_fail(#cond, __FILE__, __LINE__);                 \
 	} while (0)
 
 /*

@@ -56,10 +56,8 @@ static void null_write(const char *line, size_t len)
 }
 static const struct trace_sink null_sink = {null_write, NULL};
 
-void bench_require(bool ok, const char *what, const char *file, int line)
+void bench_fail(const char *what, const char *file, int line)
 {
-	if (ok)
-		return;
 	fprintf(stderr, "host_bench: %s:%d: %s is false\n", file, line, what);
 	exit(1);
 }

@@ -70,8 +70,10 @@ pte_t *vm_walk_plain(struct ptp *pool, vaddr_t va, int stop, int *level);
  * vm_walk: the plain walk's answer, shortened by a cache of one entry a
  * pool, pool->walk_cache: the page directory of the 1 GiB region of the
  * last plain walk that went through one. A walk to a page-table entry in
- * the same region starts at that page directory (two table reads instead
- * of four); any other walk is the plain one. The cache is
+ * the same region, under a directory entry that points to a page table in
+ * the pool's window, starts at that page directory (two table reads
+ * instead of four); any other walk (an absent or 2 MiB directory entry
+ * included) is the plain one. The cache is
  * no truth: a page directory's place changes only when a table is
  * detached (vm_table_detach), a PML4's kernel half is shared again or a
  * pool is created, destroyed or seen through another window; each of

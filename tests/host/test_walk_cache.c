@@ -100,8 +100,9 @@ Test(walk_cache, translate_answers_the_same_through_the_cache_as_without)
 							&flags[warm]);
 				const char *e = host_trace_last("err.");
 				/* (from the event's name on: not its number) */
+				const char *name = e ? strchr(e, ' ') : NULL;
 				snprintf(err[warm], sizeof err[warm], "%s",
-					 e ? strchr(e, ' ') : "none");
+					 name ? name : "none");
 			}
 			cr_assert_eq(st[1], st[0], "va %#lx pa %d", probes[i], with_pa);
 			cr_assert_eq(pa[1], pa[0], "va %#lx", probes[i]);
@@ -118,7 +119,8 @@ Test(walk_cache, translate_answers_the_same_through_the_cache_as_without)
 	cr_assert_eq(flags, FLAGS | PTE_NX);
 	cr_assert(vm_walk_cache_holds(pool, VA));
 	cr_assert_eq(vm_translate(pool, VA, NULL, NULL), STATUS_INVALID_ARG);
-	cr_assert(strstr(host_trace_last("err."), "fn=vm_translate"));
+	const char *err_line = host_trace_last("err.");
+	cr_assert(err_line && strstr(err_line, "fn=vm_translate"));
 }
 
 /*
