@@ -393,6 +393,11 @@ static void model_follow_allocators(void)
 {
 	for (uint64_t p = RAM_FIRST; p < PHYS_PAGES; p++) {
 		bool used = pmm_is_used(pmm_page_pa(p));
+		/* Free before and after, yet handed out: the call took the
+		 * page and gave it back (kalloc, then its free). pmm keeps it
+		 * as handed, so a later free of it is a double free. */
+		if (!used && !phys[p].used && pmm_bitmap_is_handed(p))
+			phys[p].handed = 1;
 		if (used == phys[p].used)
 			continue;
 		if (!used && !phys[p].alloc) /* a free page may become theirs */
