@@ -51,9 +51,14 @@ static inline bool vm_entry_is_leaf(pte_t e, int level)
  * so the pool is tried first: one subtraction instead of ptp_table's
  * search of every pool.
  */
+static inline bool vm_table_in_window(const struct ptp *pool, paddr_t pa)
+{
+	return pa - pool->pa < pool->pages * PAGE_SIZE;
+}
+
 static inline pte_t *vm_table(const struct ptp *pool, paddr_t pa)
 {
-	if (pa - pool->pa < pool->pages * PAGE_SIZE)
+	if (vm_table_in_window(pool, pa))
 		return (pte_t *)(pool->base + (pa - pool->pa));
 	return ptp_table(pa);
 }
@@ -107,11 +112,10 @@ static inline pte_t *vm_walk_quick(const struct ptp *pool, vaddr_t va)
 	if (!vm_walk_cache_holds(pool, va))
 		return NULL;
 	pte_t e = pool->walk_cache.pd[PT_INDEX(va, PT_LEVEL_PD)];
-	paddr_t off = pte_addr(e) - pool->pa;
 	if (!pte_present(e) || vm_entry_is_leaf(e, PT_LEVEL_PD) ||
-	    off >= pool->pages * PAGE_SIZE)
+	    !vm_table_in_window(pool, pte_addr(e)))
 		return NULL;
-	return (pte_t *)(pool->base + off) + PT_INDEX(va, PT_LEVEL_PT);
+	return &vm_table(pool, pte_addr(e))[PT_INDEX(va, PT_LEVEL_PT)];
 }
 
 static inline pte_t *vm_walk(struct ptp *pool, vaddr_t va, int stop,
