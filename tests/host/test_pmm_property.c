@@ -2,10 +2,11 @@
  * test_pmm_property.c - 100,000 random pmm operations against a model.
  *
  * The model is one state per page, kept the dumbest way (an array, linear
- * scans). After every operation the pmm's status must be the one the model
- * predicts, every page handed out must have been free, and the free count
- * must match; every 1,000 operations the whole bitmap is compared page by
- * page. At the end everything is freed and allocated again one page at a
+ * scans), and a count of its free pages that set() keeps. After every
+ * operation the pmm's status must be the one the model predicts, every
+ * page handed out must have been free, and the free count must match;
+ * every 1,000 operations the whole bitmap is compared page by page, and
+ * the model's count with a count of its array. At the end everything is freed and allocated again one page at a
  * time: every usable, unreserved page must come back exactly once.
  */
 #include <criterion/criterion.h>
@@ -34,6 +35,7 @@ static bool is_free(uint64_t p)
 	return p < PAGES && (model[p] == NEVER || model[p] == FREED);
 }
 
+/* The model's free pages, counted page by page. */
 static uint64_t model_free(void)
 {
 	uint64_t n = 0;
@@ -55,17 +57,25 @@ static status_t expect_free(uint64_t p)
 	}
 }
 
+/* The model's free pages as set() keeps them: one count per change, so
+ * that every operation can be checked against it without a scan. */
+static uint64_t free_count;
+
+static void set(uint64_t p, enum page_state state)
+{
+	free_count += (state == FREED) - is_free(p);
+	model[p] = state;
+}
+
 static void take(paddr_t pa, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t p = pa / PAGE_SIZE + i;
 		cr_assert(is_free(p), "page %#lx handed out twice (rng %#lx)",
 			  p * PAGE_SIZE, rng);
-		model[p] = OWNED;
+		set(p, OWNED);
 	}
 }
-
-static uint64_t free_count;
 
 static void op_alloc_page(void)
 {
@@ -85,7 +95,7 @@ static void op_free_page(void)
 	status_t want = expect_free(p);
 	cr_assert_eq(pmm_free_page(p * PAGE_SIZE), want, "page %#lx", p);
 	if (want == STATUS_OK)
-		model[p] = FREED;
+		set(p, FREED);
 }
 
 static void op_alloc_batch(void)
@@ -126,7 +136,7 @@ static void op_free_batch(void)
 				want = STATUS_DOUBLE_FREE;
 	cr_assert_eq(pmm_free_batch(pages, n), want);
 	for (size_t i = 0; want == STATUS_OK && i < n; i++)
-		model[pages[i] / PAGE_SIZE] = FREED;
+		set(pages[i] / PAGE_SIZE, FREED);
 }
 
 /* The model's first fit: lowest aligned base with n free pages below limit. */
@@ -174,7 +184,7 @@ static void op_free_region(void)
 		want = expect_free(p);
 	cr_assert_eq(pmm_free_region(first * PAGE_SIZE, n), want);
 	for (uint64_t p = first; want == STATUS_OK && p < first + n; p++)
-		model[p] = FREED;
+		set(p, FREED);
 }
 
 static void op_alloc_between(void)
@@ -210,7 +220,8 @@ static void check_bitmap(void)
 {
 	struct pmm_stats s;
 	pmm_get_stats(&s);
-	cr_assert_eq(s.free_pages, model_free());
+	cr_assert_eq(free_count, model_free(), "the model's own count");
+	cr_assert_eq(s.free_pages, free_count);
 	for (uint64_t p = 0; p < PAGES; p++)
 		cr_assert_eq(pmm_is_used(p * PAGE_SIZE), !is_free(p),
 			     "page %#lx", p * PAGE_SIZE);
@@ -250,7 +261,6 @@ Test(pmm_property, random_operations_agree_with_a_simple_model, .timeout = 60)
 	free_count = model_free();
 	for (int i = 0; i < OPS; i++) {
 		ops[rnd(sizeof ops / sizeof ops[0])]();
-		free_count = model_free();
 		struct pmm_stats s;
 		pmm_get_stats(&s);
 		cr_assert_eq(s.free_pages, free_count, "op %d", i);
@@ -264,9 +274,10 @@ Test(pmm_property, random_operations_agree_with_a_simple_model, .timeout = 60)
 	for (uint64_t p = 0; p < PAGES; p++)
 		if (model[p] == OWNED) {
 			cr_assert_eq(pmm_free_page(p * PAGE_SIZE), STATUS_OK);
-			model[p] = FREED;
+			set(p, FREED);
 		}
-	uint64_t want = model_free(), got = 0;
+	uint64_t want = free_count, got = 0;
+	cr_assert_eq(want, model_free());
 	paddr_t pa;
 	while (pmm_alloc_page(PMM_TEST, &pa) == STATUS_OK) {
 		take(pa, 1);

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """test_vtrace - tests of trace/vtrace: every rule caught once, clean traces pass.
 
-  python3 tests/trace/test_vtrace.py [--tap] [NAME...]
+  python3 tests/trace/test_vtrace.py [--tap] [--shard K/N] [NAME...]
 
 Each defect test takes the clean generated trace (gen.py), injects ONE
 defect and expects `vtrace check` to exit 1 naming the right rule; the
-clean trace must pass. --tap prints 'ok N - name' lines for tests/check.
+clean trace must pass. --tap prints 'ok N - name' lines for tests/check;
+--shard K/N runs only the tests whose N - 1 leaves K when divided by N
+(N processes share the tests; each keeps the numbers of the whole run).
 The allocators' rules are tested in test_vtrace_alloc.py, tlb-late in
 test_vtrace_tlb.py, processes, faults and copy-on-write in
 test_vtrace_proc.py (on gen_user.py's stories), all run from here;
@@ -762,7 +764,9 @@ class RealTraces(Base):
 
 def main():
     tap = "--tap" in sys.argv
-    names = [a for a in sys.argv[1:] if a != "--tap"]
+    shard = next((a for a in sys.argv[1:] if re.fullmatch(r"--shard=\d+/\d+", a)), "--shard=0/1")
+    k, of = map(int, shard.removeprefix("--shard=").split("/"))
+    names = [a for a in sys.argv[1:] if a != "--tap" and a != shard]
     loader = unittest.TestLoader()
     tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view, test_vtrace_tlb,
                       test_vtrace_proc, test_vtrace_swap, test_vtrace_fast)
@@ -770,6 +774,8 @@ def main():
     tests = [t for t in tests if not names or any(n in t.id() for n in names)]
     failed = 0
     for n, test in enumerate(tests, 1):
+        if (n - 1) % of != k:
+            continue
         result = unittest.TestResult()
         test.run(result)
         problems = result.failures + result.errors
@@ -781,7 +787,8 @@ def main():
         skip = f" # SKIP {result.skipped[0][1]}" if result.skipped else ""
         print(f"{'not ok' if problems else 'ok'} {n} - {name}{skip}" if tap else
               f"{'FAIL' if problems else 'PASS'}  {name}{skip}", flush=True)
-    print(f"1..{len(tests)}" if tap else f"{len(tests) - failed} passed, {failed} failed")
+    ran = len(range(k, len(tests), of))
+    print(f"1..{len(tests)}" if tap else f"{ran - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
