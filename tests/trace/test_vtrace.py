@@ -5,9 +5,10 @@
 
 Each defect test takes the clean generated trace (gen.py), injects ONE
 defect and expects `vtrace check` to exit 1 naming the right rule; the
-clean trace must pass. --tap prints 'ok N - name' lines for tests/check;
---shard K/N runs only the tests whose N - 1 leaves K when divided by N
-(N processes share the tests; each keeps the numbers of the whole run).
+clean trace must pass. --tap prints 'ok I - name' lines for tests/check;
+--shard K/N runs only the tests whose number I has I - 1 leave K when
+divided by N (N processes share the tests; each prints the numbers and
+the plan '1..COUNT' of the whole run).
 The allocators' rules are tested in test_vtrace_alloc.py, tlb-late in
 test_vtrace_tlb.py, processes, faults and copy-on-write in
 test_vtrace_proc.py (on gen_user.py's stories), all run from here;
@@ -700,8 +701,9 @@ class MmStory(Base):
 
 
 def build_story():
-    """(cats, events, status) of mm_story's trace."""
-    out = os.path.join(ROOT, "build", "trace-test")
+    """(cats, events, status) of mm_story's trace, built and run in a
+    folder of this process (make check runs the tests in two, --shard)."""
+    out = os.path.join(ROOT, "build", "trace-test", str(os.getpid()))
     os.makedirs(out, exist_ok=True)
     lib = [f for f in glob.glob(os.path.join(ROOT, "src", "lib", "*.c"))
            if not f.endswith("string.c")]
@@ -763,10 +765,21 @@ class RealTraces(Base):
 
 
 def main():
-    tap = "--tap" in sys.argv
-    shard = next((a for a in sys.argv[1:] if re.fullmatch(r"--shard=\d+/\d+", a)), "--shard=0/1")
-    k, of = map(int, shard.removeprefix("--shard=").split("/"))
-    names = [a for a in sys.argv[1:] if a != "--tap" and a != shard]
+    args = sys.argv[1:]
+    tap = "--tap" in args
+    k, of = 0, 1
+    for i, a in enumerate(args):  # --shard K/N or --shard=K/N
+        if a == "--shard" or a.startswith("--shard="):
+            value = a.removeprefix("--shard=") if "=" in a else \
+                (args[i + 1] if i + 1 < len(args) else "")
+            m = re.fullmatch(r"(\d+)/(\d+)", value)
+            if not m or not int(m.group(1)) < int(m.group(2)):
+                print(f"test_vtrace: --shard wants K/N with 0 <= K < N, not {value!r}")
+                return 2
+            k, of = int(m.group(1)), int(m.group(2))
+            del args[i:i + (1 if "=" in a else 2)]
+            break
+    names = [a for a in args if a != "--tap"]
     loader = unittest.TestLoader()
     tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view, test_vtrace_tlb,
                       test_vtrace_proc, test_vtrace_swap, test_vtrace_fast)
