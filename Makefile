@@ -321,20 +321,32 @@ FUZZ_TARGETS := cmdline elf \
 	$(if $(and $(wildcard src/mm/pmm.c),$(wildcard src/mm/paging.c)),mm_diff)
 FUZZ_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
-$(BUILD)/host/tests-asan: $(PORTABLE_C) $(HOST_TEST_C) $(HEADERS) | $(BUILD)/.deps
+# One object a source file here too (build/asan-obj, build/fuzz-obj), as
+# for the host tests: after a change only that file compiles again.
+ASAN_OBJ := $(patsubst %.c,$(BUILD)/asan-obj/%.o,$(PORTABLE_C) $(HOST_TEST_C))
+$(BUILD)/asan-obj/%.o: %.c $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(ASAN_CFLAGS) $(PORTABLE_C) $(HOST_TEST_C) $(PREBUILT_HOST) -lcriterion -o $@
+	$(HOST_CC) $(ASAN_CFLAGS) -c $< -o $@
+$(BUILD)/host/tests-asan: $(ASAN_OBJ) $(PREBUILT_HOST)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(ASAN_CFLAGS) $(ASAN_OBJ) $(PREBUILT_HOST) -lcriterion -o $@
 
 # A target links src/lib and src/mm, or only what it names in FUZZ_SRC_<target>,
 # and the further parts of its own it names in FUZZ_PARTS_<target>.
 FUZZ_SRC_cmdline := $(filter src/lib/%,$(PORTABLE_C))
 FUZZ_PARTS_mm_diff := tests/fuzz/mm_diff_pmm.c
-.SECONDEXPANSION:
-$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c $$(FUZZ_PARTS_$$*) $(wildcard tests/fuzz/*.h) \
-		$(PORTABLE_C) $(FUZZ_HOST_C) $(HEADERS) | $(BUILD)/.deps
+fuzz_obj = $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(1))
+# Kept between runs (make deletes the objects of a pattern chain it is not told of).
+.SECONDARY: $(call fuzz_obj,$(PORTABLE_C) $(FUZZ_HOST_C) $(wildcard tests/fuzz/*.c))
+$(BUILD)/fuzz-obj/%.o: %.c $(wildcard tests/fuzz/*.h) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -iquote tests/fuzz $< $(FUZZ_PARTS_$*) \
-		$(or $(FUZZ_SRC_$*),$(PORTABLE_C) $(PREBUILT_HOST)) $(FUZZ_HOST_C) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -iquote tests/fuzz -c $< -o $@
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: $$(call fuzz_obj,tests/fuzz/fuzz_%.c $$(FUZZ_PARTS_$$*) \
+		$$(or $$(FUZZ_SRC_$$*),$$(PORTABLE_C)) $$(FUZZ_HOST_C)) \
+		$$(if $$(FUZZ_SRC_$$*),,$$(PREBUILT_HOST))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@
 
 # `make check` runs the sanitizer build and short fuzz runs too.
 check: $(BUILD)/host/tests-asan $(FUZZ_BINS)
