@@ -336,9 +336,8 @@ $(BUILD)/host/tests-asan: $(ASAN_OBJ) $(PREBUILT_HOST)
 FUZZ_SRC_cmdline := $(filter src/lib/%,$(PORTABLE_C))
 FUZZ_PARTS_mm_diff := tests/fuzz/mm_diff_pmm.c
 fuzz_obj = $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(1))
-# Kept between runs (make deletes the objects of a pattern chain it is not told of).
-.SECONDARY: $(call fuzz_obj,$(PORTABLE_C) $(FUZZ_HOST_C) $(wildcard tests/fuzz/*.c))
-$(BUILD)/fuzz-obj/%.o: %.c $(wildcard tests/fuzz/*.h) $(HEADERS) | $(BUILD)/.deps
+FUZZ_OBJ := $(call fuzz_obj,$(PORTABLE_C) $(FUZZ_HOST_C) $(wildcard tests/fuzz/*.c))
+$(FUZZ_OBJ): $(BUILD)/fuzz-obj/%.o: %.c $(wildcard tests/fuzz/*.h) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -iquote tests/fuzz -c $< -o $@
 .SECONDEXPANSION:
