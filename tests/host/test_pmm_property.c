@@ -6,8 +6,9 @@
  * operation the pmm's status must be the one the model predicts, every
  * page handed out must have been free, and the free count must match;
  * every 1,000 operations the whole bitmap is compared page by page, and
- * the model's count with a count of its array. At the end everything is freed and allocated again one page at a
- * time: every usable, unreserved page must come back exactly once.
+ * the model's count with a count of its array. At the end everything is
+ * freed and allocated again one page at a time: every usable, unreserved
+ * page must come back exactly once.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -14,6 +14,7 @@ test_vtrace_tlb.py, processes, faults and copy-on-write in
 test_vtrace_proc.py (on gen_user.py's stories), all run from here;
 the helpers both use are in vtrace_base.py.
 """
+import argparse
 import glob
 import json
 import os
@@ -765,21 +766,16 @@ class RealTraces(Base):
 
 
 def main():
-    args = sys.argv[1:]
-    tap = "--tap" in args
-    k, of = 0, 1
-    for i, a in enumerate(args):  # --shard K/N or --shard=K/N
-        if a == "--shard" or a.startswith("--shard="):
-            value = a.removeprefix("--shard=") if "=" in a else \
-                (args[i + 1] if i + 1 < len(args) else "")
-            m = re.fullmatch(r"(\d+)/(\d+)", value)
-            if not m or not int(m.group(1)) < int(m.group(2)):
-                print(f"test_vtrace: --shard wants K/N with 0 <= K < N, not {value!r}")
-                return 2
-            k, of = int(m.group(1)), int(m.group(2))
-            del args[i:i + (1 if "=" in a else 2)]
-            break
-    names = [a for a in args if a != "--tap"]
+    p = argparse.ArgumentParser(prog="test_vtrace")
+    p.add_argument("--tap", action="store_true")
+    p.add_argument("--shard", default="0/1")
+    p.add_argument("names", nargs="*")
+    args = p.parse_args()
+    tap, names = args.tap, args.names
+    m = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+    if not m or not int(m.group(1)) < int(m.group(2)):
+        p.error(f"--shard wants K/N with 0 <= K < N, not {args.shard!r}")
+    k, of = int(m.group(1)), int(m.group(2))
     loader = unittest.TestLoader()
     tests = [t for m in (sys.modules[__name__], test_vtrace_alloc, test_vtrace_view, test_vtrace_tlb,
                       test_vtrace_proc, test_vtrace_swap, test_vtrace_fast)
