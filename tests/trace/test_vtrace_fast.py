@@ -65,8 +65,21 @@ def churn(count, base=0x1000000):
 
 
 def bitmap_only(count=8000):
-    """gen.big_events: a bitmap and nothing else (every clear is plain)."""
-    return gen.big_events(count)
+    """gen.big_events: a bitmap and nothing else (every clear is plain),
+    with a snapshot also while pages are in use: after each eighth block's
+    runs are set (its reserved count is any count up to used)."""
+    out, used, block = [], 0, 0
+    for e in gen.big_events(count):
+        if e.startswith("pmm.clear") and out[-1].startswith("pmm.set"):
+            block += 1
+            if block % 8 == 0:
+                out.append(f"stat.pmm total=262144 usable=261888 used={used} "
+                           f"free={261888 - used} reserved={used // 2}")
+        if e.startswith(("pmm.set", "pmm.clear")) and "why=usable" not in e:
+            n = int(e.split(" n=")[1].split()[0])
+            used += n if e.startswith("pmm.set") else -n
+        out.append(e)
+    return out
 
 
 def with_tables():
@@ -97,6 +110,14 @@ DEFECTS = [
     ("two spaces", " n=", "  n="),
     ("a pool page freed", r"pmm.clear pa=0x[0-9a-f]+ n=\d+", "pmm.clear pa=0x400000 n=1"),
     ("a lying snapshot", "stat.pmm total=", "stat.pmm total=1"),
+    ("a snapshot one page off", r" free=(\d+)", r" free=\g<1>1"),
+    ("a snapshot's number with a leading zero", r" free=(\d+)", r" free=0\1"),
+    ("a reserved count with a leading zero", r"(used=[1-9]\d* free=\d+) reserved=\d+",
+     r"\1 reserved=01"),
+    ("more reserved than used", r" reserved=\d+", " reserved=999999"),
+    ("a snapshot without its last key", r" reserved=\d+", ""),
+    ("a snapshot with a key too many", r"(used=[1-9]\d* free=\d+ reserved=\d+)",
+     r"\1 extra=1"),
 ]
 
 

@@ -38,18 +38,21 @@ ENDED_NORMALLY = ("ok", "fail")
 
 def pmm_row_pattern():
     """The regex whose findall over a piece of a plain trace gives a row a
-    line, for take_pmm_rows: (seq, set, pa, n, why) of a line
+    line, for take_pmm_rows: (seq, set, pa, n, why, stat) of a line
     `SEQ pmm.set|pmm.clear pa=.. n=.. why=..` whose values have the shapes
-    of pmm.clear's decoder (set is b"set" for pmm.set, b"" for pmm.clear);
-    (seq, b"", b"", b"", b"") for another event line, five b"" for any
-    other line. A reason (pmm.set's why) is a word too (pmm.clear's):
-    take_pmm_rows takes a pmm.set only with a reason of the schema."""
+    of pmm.clear's decoder (set is b"set" for pmm.set, b"" for pmm.clear,
+    stat b""); (seq, b"", b"", b"", b"", keys) of a `SEQ stat.pmm keys`
+    line; (seq, b"", b"", b"", b"", b"") for another event line, six b""
+    for any other line. A reason (pmm.set's why) is a word too
+    (pmm.clear's): take_pmm_rows takes a pmm.set only with a reason of the
+    schema, and a snapshot only in the one form it writes itself."""
     pmm_set, pmm_clear = SCHEMA.spec("pmm.set"), SCHEMA.spec("pmm.clear")
     assert pmm_set.keys == pmm_clear.keys == ["pa", "n", "why"], "the rows' keys"
     assert pmm_set.types[:2] == pmm_clear.types[:2] and pmm_clear.required == 3
+    assert SCHEMA.spec("stat.pmm").keys == ["total", "usable", "used", "free", "reserved"]
     keys = pmm_clear.decoder.pattern.encode("ascii")  # pa=(..) n=(..) why=(..)
-    return re.compile(rb"^(?:([1-9][0-9]*) (?:pmm\.(?:(set)|clear) %s$|.*)|.*)$" % keys,
-                      re.MULTILINE)
+    return re.compile(rb"^(?:([1-9][0-9]*) (?:pmm\.(?:(set)|clear) %s$|stat\.pmm (.*)|.*)|.*)$"
+                      % keys, re.MULTILINE)
 
 
 PMM_ROWS = pmm_row_pattern()
@@ -62,6 +65,18 @@ SET_RUNS = {name.encode("ascii"): [REASON_BYTE[code] * n for n in range(SHORT_RU
 # page-aligned addresses met: a lookup costs a tenth of int(pa, 16).
 PAGE_OF = {}
 PAGE_OF_MAX = 1 << 16  # addresses kept; more are converted each time
+
+
+def snapshot_agrees(keys, pages, usable, free):
+    """True if keys, a stat.pmm line's, are those of a bitmap of pages pages,
+    usable of them usable and free of them free, each number as the kernel
+    writes it (stat_pmm's int(.., 0) refuses a leading 0), and reserved at
+    most used: a snapshot stat_pmm would take without a finding."""
+    used = usable - free
+    head = b"total=%d usable=%d used=%d free=%d reserved=" % (pages, usable, used, free)
+    reserved = keys[len(head):]
+    return keys.startswith(head) and reserved.isdigit() and \
+        (reserved[:1] != b"0" or reserved == b"0") and int(reserved) <= used
 
 
 def page_of(pa):
@@ -382,15 +397,16 @@ class Replay(VmState, AllocState, ProcState, SwapState):
                 self.unmapped.pop(p, None)
 
     # --- pmm: the fast path beside pmm_set and pmm_clear --------------------
-    # A trace is mostly pmm.set and pmm.clear. Their handlers above are the
-    # rules; calling them costs as much as their work (two calls a line, the
-    # values through a tuple). For a plain trace (tracefile.parse_plain) the
-    # lines of a piece come as rows (PMM_ROWS.findall) and take_pmm_rows
-    # applies a run of them in one loop. It takes a row only where the
-    # handler would find nothing and would change just what it changes
-    # here; at any other row it stops, and the parser gives that line to the
-    # general path, which finds what is wrong. tests/trace/test_vtrace_fast.py
-    # reads traces both ways and compares findings and state.
+    # A trace is mostly pmm.set and pmm.clear, with snapshots (stat.pmm)
+    # between them. Their handlers above are the rules; calling them costs
+    # as much as their work (two calls a line, the values through a tuple).
+    # For a plain trace (tracefile.parse_plain) the lines of a piece come as
+    # rows (PMM_ROWS.findall) and take_pmm_rows applies a run of them in one
+    # loop. It takes a row only where the handler would find nothing and
+    # would change just what it changes here; at any other row it stops,
+    # and the parser gives that line to the general path, which finds what
+    # is wrong. tests/trace/test_vtrace_fast.py reads traces both ways and
+    # compares findings and state.
 
     def pmm_rows(self):
         """What tracefile.Trace.rows_entry hands the parser: (findall, take)."""
@@ -400,7 +416,8 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         """Applies rows[i:end], numbered last + 1, last + 2, ... (the parser
         checked it), while each is a pmm.set or pmm.clear of 1 to
         SHORT_RUN - 1 pages inside the bitmap, page-aligned, all free (set,
-        with a reason of the schema) or all used (clear), and no rule but
+        with a reason of the schema) or all used (clear), or a stat.pmm the
+        bitmap agrees with (snapshot_agrees), and no rule but
         the bitmap's looks at it: no tlb-late check pending (reduced) and,
         for a clear, nothing a page could still belong to (pmm_clear's cow,
         pool, table, mapping, stale entry, frame and leak checks). Returns
@@ -412,10 +429,13 @@ class Replay(VmState, AllocState, ProcState, SwapState):
         clear_plain = not (self.cow or self.pool_of or self.tables or self.refs or
                            self.stale_pa or self.frame_as or self.unmapped)
         for i in range(i, end):
-            _, is_set, pa, n, reason = rows[i]
+            _, is_set, pa, n, reason, stat = rows[i]
             n = RUN_LENGTH.get(n)  # None also for a row that is not pmm.set or pmm.clear
             if n is None:
-                break
+                if not (stat and snapshot_agrees(stat, pages, usable, free)):
+                    break
+                last += 1
+                continue
             a = PAGE_OF.get(pa)
             if a is None:
                 a = page_of(pa)

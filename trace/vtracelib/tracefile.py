@@ -192,21 +192,34 @@ def split_lines(data):
 CHUNK = 1 << 16  # bytes
 
 
-def chunks(data):
-    """The lines of data as split_lines cuts them (without CR stripping), in
-    pieces of about CHUNK bytes: (offset of the piece, offset of its end,
-    its lines). Lines of one piece at a time: their memory is used again
-    for the next piece, where a million lines at once would each take fresh
-    memory, which costs more than the rest of reading them."""
+def pieces(data):
+    """data cut after a newline about every CHUNK bytes: (offset of each
+    piece, offset of its end)."""
     start, size = 0, len(data)
     while start < size:
         end = data.find(b"\n", start + CHUNK)
         end = size if end < 0 else end + 1
-        lines = data[start:end].split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
-        yield start, end, lines
+        yield start, end
         start = end
+
+
+def piece_lines(data, start, end):
+    """The lines of the piece data[start:end], as split_lines cuts them
+    (without CR stripping)."""
+    lines = data[start:end].split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def chunks(data):
+    """The lines of data a piece at a time (pieces): (offset of the piece,
+    offset of its end, its lines). Lines of one piece at a time: their
+    memory is used again for the next piece, where a million lines at once
+    would each take fresh memory, which costs more than the rest of reading
+    them."""
+    for start, end in pieces(data):
+        yield start, end, piece_lines(data, start, end)
 
 
 def line_count(data):
@@ -299,16 +312,18 @@ def parse_plain(t, data):
     numbered in order goes as rows to the sink's fast path, if it has one
     (Trace.rows_entry), and only the lines it leaves come here. The CRC of
     the bytes before the end record is one call (every line before it is
-    CRC'd but an "@end" line that is not an end record). The lines are read
-    a piece at a time (chunks)."""
+    CRC'd but an "@end" line that is not an end record). The input is read a
+    piece at a time (pieces), and a piece is cut into lines only if the rows
+    left some of it."""
     skipped = []  # (offset, length) of the "@end" lines that are not the end record
     fast = {}     # event name (bytes) -> (its decoder's fullmatch, its entry)
     rows_entry = None  # the sink's (findall, take), once the first event came
     last, count = t.last, t.count
     lineno = 0
     get = fast.get  # the loop's names bound once: a local is cheaper than a lookup
-    for start, end, lines in chunks(data):
-        n_lines, rows, first = len(lines), None, last + 1
+    for start, end in pieces(data):
+        n_lines = data.count(b"\n", start, end) + (data[end - 1] != 10)  # 10: b"\n"[0]
+        rows, first, lines = None, last + 1, None
         if rows_entry is not None:
             rows = rows_entry[0](data, start, end)
             if not in_sequence(rows, n_lines, first):
@@ -320,6 +335,8 @@ def parse_plain(t, data):
                 last, count, j = last + taken, count + taken, j + taken
                 if j == n_lines:
                     break
+            if lines is None:  # only now: a piece the rows took whole is not split
+                lines = piece_lines(data, start, end)
             line = lines[j]
             j += 1
             try:
