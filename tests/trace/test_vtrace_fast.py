@@ -115,6 +115,8 @@ DEFECTS = [
     ("a reserved count with a leading zero", r"(used=[1-9]\d* free=\d+) reserved=\d+",
      r"\1 reserved=01"),
     ("more reserved than used", r" reserved=\d+", " reserved=999999"),
+    ("a snapshot's number with a sign", r"(used=[1-9]\d* free=\d+) reserved=(\d+)",
+     r"\1 reserved=+\2"),
     ("a snapshot without its last key", r" reserved=\d+", ""),
     ("a snapshot with a key too many", r"(used=[1-9]\d* free=\d+ reserved=\d+)",
      r"\1 extra=1"),

@@ -70,8 +70,10 @@ PAGE_OF_MAX = 1 << 16  # addresses kept; more are converted each time
 def snapshot_agrees(keys, pages, usable, free):
     """True if keys, a stat.pmm line's, are those of a bitmap of pages pages,
     usable of them usable and free of them free, each number as the kernel
-    writes it (stat_pmm's int(.., 0) refuses a leading 0), and reserved at
-    most used: a snapshot stat_pmm would take without a finding."""
+    writes it (digits, no leading 0: stat_pmm's int(.., 0) refuses "01"),
+    and reserved at most used. Only a snapshot that stat_pmm would take
+    without a finding passes; stat_pmm takes a few more (reserved=00),
+    which go to it."""
     used = usable - free
     head = b"total=%d usable=%d used=%d free=%d reserved=" % (pages, usable, used, free)
     reserved = keys[len(head):]
