@@ -36,6 +36,7 @@ import test_vtrace_tlb  # noqa: E402
 import test_vtrace_proc  # noqa: E402
 import test_vtrace_swap  # noqa: E402
 import test_vtrace_fast  # noqa: E402
+from vtracelib import tracefile  # noqa: E402
 
 
 class Frame(Base):
@@ -443,6 +444,16 @@ class Hostile(Base):
         self.assertEqual(rc, 1, err)
         self.assertIn("rule frame-line-length", out)
         self.assertLess(len(out), 10000)
+
+    def test_a_line_of_line_max_bytes_is_in_the_limit_and_one_more_is_not(self):
+        limit = tracefile.LINE_MAX  # bytes, the newline included
+        for size, over in ((limit, False), (limit + 1, True)):
+            lines = gen.write(self.events()).split(b"\n")
+            pad = size - 1 - len(lines[5]) - len(b" junk=")
+            lines[5] += b" junk=" + b"x" * pad
+            self.assertEqual(len(lines[5]) + 1, size)
+            _, out, err = vtrace("check", "@", data=b"\n".join(lines))
+            self.assertEqual("rule frame-line-length" in out, over, f"{size} bytes: {out}{err}")
 
     def test_stdin_is_read_with_a_dash(self):
         rc, out, _ = vtrace("check", "-", stdin=gen.write(self.events()))

@@ -192,6 +192,13 @@ def split_lines(data):
 CHUNK = 1 << 16  # bytes
 
 
+# plain()'s line-length test without cutting lines: each byte but b"\n"
+# made b"a", a line over the limit holds LINE_MAX of them in a row (the
+# limit counts its newline).
+NOT_NEWLINE = bytes(byte if byte == 10 else 0x61 for byte in range(256))
+TOO_LONG = b"a" * LINE_MAX
+
+
 def pieces(data):
     """data cut after a newline about every CHUNK bytes: (offset of each
     piece, offset of its end)."""
@@ -205,21 +212,14 @@ def pieces(data):
 
 def piece_lines(data, start, end):
     """The lines of the piece data[start:end], as split_lines cuts them
-    (without CR stripping)."""
+    (without CR stripping). Lines of one piece at a time: their memory is
+    used again for the next piece, where a million lines at once would
+    each take fresh memory, which costs more than the rest of reading
+    them."""
     lines = data[start:end].split(b"\n")
     if lines[-1] == b"":
         lines.pop()
     return lines
-
-
-def chunks(data):
-    """The lines of data a piece at a time (pieces): (offset of the piece,
-    offset of its end, its lines). Lines of one piece at a time: their
-    memory is used again for the next piece, where a million lines at once
-    would each take fresh memory, which costs more than the rest of reading
-    them."""
-    for start, end in pieces(data):
-        yield start, end, piece_lines(data, start, end)
 
 
 def line_count(data):
@@ -299,7 +299,7 @@ def plain(data):
     """True if the whole input is ASCII, without CR, every line within
     LINE_MAX: then parse_plain reads it with the same results, faster."""
     return data.isascii() and b"\r" not in data and \
-        all(max(map(len, lines)) + 1 <= LINE_MAX for _, _, lines in chunks(data))
+        all(TOO_LONG not in data[start:end].translate(NOT_NEWLINE) for start, end in pieces(data))
 
 
 def parse_plain(t, data):
