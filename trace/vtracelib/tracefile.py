@@ -222,9 +222,9 @@ def piece_lines(data, start, end):
     return lines
 
 
-def line_count(data):
-    """len(split_lines(data)), without splitting."""
-    return data.count(b"\n") + (not data.endswith(b"\n"))
+def line_count(data, start=0, end=None):
+    """len(split_lines(data[start:end])), without splitting."""
+    return data.count(b"\n", start, end) + (not data.endswith(b"\n", start, end))
 
 
 def check_header(first):
@@ -322,7 +322,7 @@ def parse_plain(t, data):
     lineno = 0
     get = fast.get  # the loop's names bound once: a local is cheaper than a lookup
     for start, end in pieces(data):
-        n_lines = data.count(b"\n", start, end) + (data[end - 1] != 10)  # 10: b"\n"[0]
+        n_lines = line_count(data, start, end)
         rows, first, lines = None, last + 1, None
         if rows_entry is not None:
             rows = rows_entry[0](data, start, end)
